@@ -1,0 +1,122 @@
+"""The data plane: what apps call on every sign-in or page view.
+
+Kept lean on purpose: Core statements on a plain connection, no admin
+dependencies, one response object built by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from pepyhat import authz, keys, metrics, schemas, scopes
+from pepyhat.api.auth import KeyRefused, check_key, embedded_principal, presented_key
+from pepyhat.api.runtime import runtime
+from pepyhat.errors import ApiError
+
+router = APIRouter(tags=["data plane"])
+
+NO_STORE = {"Cache-Control": "no-store"}
+_ERRORS = {
+    401: {"model": schemas.ErrorEnvelope, "description": "missing_api_key"},
+    400: {"model": schemas.ErrorEnvelope, "description": "missing_app"},
+    403: {"model": schemas.ErrorEnvelope, "description": "invalid_api_key, key_revoked, key_expired, key_not_for_app"},
+    404: {"model": schemas.ErrorEnvelope, "description": "app_not_found"},
+    429: {"model": schemas.ErrorEnvelope, "description": "rate_limited"},
+}
+
+
+def _refuse(status: int, code: str, message: str, headers: dict | None = None) -> ApiError:
+    metrics.AUTHZ_DECISIONS.labels(code).inc()
+    return ApiError(status, code, message, headers={**NO_STORE, **(headers or {})})
+
+
+@router.get("/api/v1/authz/{email}", response_model=schemas.AuthzResponse, responses=_ERRORS)
+def authz_check(email: str, request: Request, app: str | None = None) -> Response:
+    """A user's roles and permissions in one app. Send the app key in ``X-API-Key``."""
+    plaintext = request.headers.get("x-api-key")
+    if not plaintext:
+        raise _refuse(401, "missing_api_key", "send the app key in the X-API-Key header")
+    if not app:
+        raise _refuse(400, "missing_app", "the app query parameter is required: ?app=slug")
+    try:
+        if keys.parse(plaintext) != "app":
+            raise _refuse(403, "invalid_api_key", "invalid API key: the data plane takes app keys (phk_...)")
+    except keys.MalformedKey as exc:
+        raise _refuse(403, "invalid_api_key", f"invalid API key: {exc}") from None
+
+    rt = runtime(request)
+    now = datetime.now(timezone.utc)
+    email = email.lower()
+    with rt.engine.connect() as conn:
+        key = conn.execute(authz.KEY_BY_HASH, {"hash": keys.digest(plaintext)}).first()
+        if key is None:
+            raise _refuse(403, "invalid_api_key", "invalid API key: unknown key")
+        request.state.key_id = key.id
+        if key.revoked_at is not None:
+            raise _refuse(403, "key_revoked", "API key has been revoked")
+        if key.expires_at is not None and key.expires_at <= now:
+            raise _refuse(403, "key_expired", "API key has expired")
+        app_id = conn.execute(authz.APP_BY_SLUG, {"slug": app}).scalar()
+        if app_id is None:
+            raise _refuse(404, "app_not_found", f"app {app!r} not found")
+        path = f"apps/{app}/authz/{email}"
+        if not any(scopes.allows(s["operations"], "read") and scopes.matches(s["path"], path) for s in key.scopes):
+            raise _refuse(403, "key_not_for_app", f"this key may not read {path}")
+        headers = dict(NO_STORE)
+        if key.rate_limit_per_minute:
+            decision = rt.limiter.hit(key.id, key.rate_limit_per_minute)
+            headers.update(decision.headers())
+            if not decision.allowed:
+                raise _refuse(429, "rate_limited", f"rate limit of {decision.limit}/minute reached", decision.headers())
+        answer = authz.access(conn, app_id, email, now)
+    rt.usage.note(key.id, now)
+    outcome = "allowed" if answer.active else ("inactive_user" if answer.found else "unknown_user")
+    metrics.AUTHZ_DECISIONS.labels(outcome).inc()
+    return Response(
+        json.dumps(answer.body(email, app), separators=(",", ":")),
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+@router.get(
+    "/api/v1/auth/validate",
+    response_model=schemas.ValidateResponse,
+    responses={401: {"model": schemas.ErrorEnvelope}},
+)
+def validate(request: Request) -> JSONResponse:
+    """Is this key (``X-API-Key`` or ``Authorization: Bearer``) live, and what may it do?"""
+    rt = runtime(request)
+    token = presented_key(request)
+    if token is None and rt.settings.embedded_operator:
+        p = embedded_principal(rt.settings.embedded_operator)
+        body = schemas.ValidatedKey(
+            id="embedded", name=p.name, kind="admin", app=None, scopes=list(p.scopes),
+            capabilities=sorted(p.capabilities), expires_at=None, rate_limit_per_minute=None,
+        )
+        return JSONResponse(schemas.ValidateResponse(valid=True, key=body).model_dump(mode="json"), headers=NO_STORE)
+    if not token:
+        raise ApiError(401, "unauthorized", "send a key in X-API-Key or Authorization: Bearer", headers=NO_STORE)
+    now = datetime.now(timezone.utc)
+    with rt.sessions() as session:
+        try:
+            key = check_key(session, token, None, now)
+        except KeyRefused as exc:
+            raise ApiError(401, "unauthorized", exc.message, {"reason": exc.code}, headers=NO_STORE) from None
+        body = schemas.ValidatedKey(
+            id=key.id,
+            name=key.name,
+            kind=key.kind,
+            app=key.app_slug,
+            scopes=[schemas.Scope.model_validate(s) for s in key.scopes],
+            capabilities=list(key.capabilities),
+            expires_at=key.expires_at,
+            rate_limit_per_minute=key.rate_limit_per_minute,
+        )
+    request.state.key_id = key.id
+    rt.usage.note(key.id, now)
+    return JSONResponse(schemas.ValidateResponse(valid=True, key=body).model_dump(mode="json"), headers=NO_STORE)

@@ -1,0 +1,72 @@
+"""The error envelope, ``{"error": {"code", "message", "details"}}``, everywhere."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pepyhat.errors import ApiError
+
+log = logging.getLogger("pepyhat.api")
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def envelope(status: int, code: str, message: str, details: dict | None = None, headers=None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": jsonable_encoder(details or {})}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _validation_details(exc: RequestValidationError) -> tuple[str, str, dict]:
+    errors = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return "invalid_json", "request body is not valid JSON", {}
+    fields = []
+    for err in errors:
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("body",)]
+        fields.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid"), "type": err.get("type")})
+    first = fields[0] if fields else {"field": "body", "message": "invalid"}
+    return "validation_error", f"{first['field']}: {first['message']}", {"fields": fields}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return envelope(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        code, message, details = _validation_details(exc)
+        return envelope(400 if code == "invalid_json" else 422, code, message, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no route for {request.method} {request.url.path}"
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}"
+        return envelope(exc.status_code, code, message, {}, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"request_id": request.scope.get("state", {}).get("request_id")})
+        return envelope(500, "internal_error", "internal server error; see the service log for the request id")

@@ -1,0 +1,145 @@
+"""Pure ASGI middleware: request ids, the body cap, metrics and the access log.
+
+Pure ASGI rather than BaseHTTPMiddleware because it sits on the data plane's
+hot path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from pepyhat import metrics
+
+MAX_BODY = 1024 * 1024
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+access_log = logging.getLogger("pepyhat.access")
+
+
+def _error(status: int, code: str, message: str, request_id: str) -> tuple[dict, dict]:
+    body = json.dumps({"error": {"code": code, "message": message, "details": {}}}).encode()
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", request_id.encode()),
+        ],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
+def _is_json(content_type: bytes) -> bool:
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or media.endswith(b"+json")
+
+
+class RequestContext:
+    def __init__(self, app, max_body: int = MAX_BODY) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        incoming = None
+        length = None
+        content_type = b""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+            elif name == b"content-length":
+                length = value
+            elif name == b"content-type":
+                content_type = value
+        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        started = time.perf_counter()
+        status_holder = [500]
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + [(b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            if length is not None and (not length.isdigit() or int(length) > self.max_body):
+                for message in _error(413, "payload_too_large", f"request body over {self.max_body} bytes", request_id):
+                    await send(message)
+                status_holder[0] = 413
+                return
+            if length not in (None, b"0") and not _is_json(content_type):
+                message = "request bodies are JSON: send Content-Type: application/json"
+                for part in _error(415, "unsupported_media_type", message, request_id):
+                    await send(part)
+                status_holder[0] = 415
+                return
+            if length is None and scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
+                receive = await self._buffer(receive)
+                if receive is None:
+                    for message in _error(413, "payload_too_large", f"request body over {self.max_body} bytes", request_id):
+                        await send(message)
+                    status_holder[0] = 413
+                    return
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self._observe(scope, status_holder[0], time.perf_counter() - started, request_id)
+
+    async def _buffer(self, receive):
+        """Read a body of unknown length, up to the cap; None when over it."""
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
+
+    @staticmethod
+    def _observe(scope, status: int, elapsed: float, request_id: str) -> None:
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        method = scope["method"]
+        metrics.REQUESTS.labels(method, template, str(status)).inc()
+        metrics.LATENCY.labels(method, template).observe(elapsed)
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                "%s %s %s",
+                method,
+                template,
+                status,
+                extra={
+                    "request_id": request_id,
+                    "key_id": scope["state"].get("key_id"),
+                    "method": method,
+                    "path": scope["path"],
+                    "route": template,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "client": (scope.get("client") or (None,))[0],
+                },
+            )

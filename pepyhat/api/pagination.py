@@ -1,0 +1,95 @@
+"""Keyset pagination with opaque cursors, optionally filtered row by row."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any, Callable, Sequence
+
+from fastapi import Query
+from sqlalchemy import Select, tuple_
+from sqlalchemy.orm import Session
+
+from pepyhat.errors import ApiError
+from pepyhat.store.tables import UTCDateTime
+
+Limit = Query(50, ge=1, le=500, description="Rows per page (max 500)")
+Cursor = Query(None, max_length=1000, description="Opaque cursor from the previous page's next_cursor")
+Search = Query(None, max_length=200, description="Case-insensitive substring search")
+
+
+def _encode(values: Sequence[Any]) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, columns) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != len(columns):
+            raise ValueError
+        return [
+            datetime.fromisoformat(v) if isinstance(col.type, UTCDateTime) else v
+            for v, col in zip(values, columns)
+        ]
+    except ValueError:
+        raise ApiError(400, "invalid_cursor", "cursor is not one this endpoint issued") from None
+
+
+def like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def paginate(
+    session: Session,
+    stmt: Select,
+    columns: Sequence,
+    limit: int,
+    cursor: str | None,
+    *,
+    descending: bool = False,
+    visible: Callable[[Any], bool] | None = None,
+    scalars: bool = True,
+) -> tuple[list[Any], str | None, bool]:
+    """One page of ``stmt`` ordered by ``columns`` (unique together).
+
+    With ``visible``, rows the caller may not see are skipped and more are
+    fetched, so pages stay full and no visible row is lost or repeated.
+    """
+    key = tuple_(*columns) if len(columns) > 1 else columns[0]
+
+    def after(values):
+        bound = tuple(values) if len(columns) > 1 else values[0]
+        return key < bound if descending else key > bound
+
+    order = [c.desc() if descending else c.asc() for c in columns]
+    position = _decode(cursor, columns) if cursor else None
+    out: list[Any] = []
+    batch = limit + 1
+    while True:
+        query = stmt.order_by(*order).limit(batch)
+        if position is not None:
+            query = query.where(after(position))
+        result = session.execute(query)
+        rows = list(result.scalars() if scalars else result)
+        for row in rows:
+            if visible is None or visible(row):
+                out.append(row)
+                if len(out) > limit:
+                    break
+        if len(out) > limit or len(rows) < batch:
+            break
+        last = rows[-1]
+        position = [_value(last, c) for c in columns]
+        batch = min(batch * 2, 5000)
+    has_more = len(out) > limit
+    page = out[:limit]
+    next_cursor = _encode([_value(page[-1], c) for c in columns]) if has_more and page else None
+    return page, next_cursor, has_more
+
+
+def _value(row: Any, column) -> Any:
+    return getattr(row, column.key)

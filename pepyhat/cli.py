@@ -1,0 +1,280 @@
+"""``pepyhat``: serve, init, token create, demo-data.
+
+Plaintext keys go alone to stdout; everything else to stderr.  Failures are one
+line and exit 1; usage errors exit 2 (argparse); never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+EXIT_FAILURE = 1
+
+
+class CommandError(Exception):
+    """One line for the operator; exit 1."""
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _db_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="database URL (sqlite:///path or postgresql+psycopg://...); default $PEPYHAT_DATABASE_URL or a SQLite file in the data dir",
+    )
+
+
+def _database_url(args) -> str:
+    from pepyhat.config import Settings
+
+    return args.db or Settings().database_url
+
+
+def _open(url: str):
+    """Engine on a migrated schema, or a CommandError naming what went wrong."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from pepyhat.store.db import DatabaseURLError, make_engine, migrate
+
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+        return engine
+    except DatabaseURLError as exc:
+        raise CommandError(str(exc)) from None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise CommandError(f"cannot open database: {reason}") from None
+    except OSError as exc:
+        raise CommandError(f"cannot open database: {exc}") from None
+
+
+def _cli_audit(engine, action: str, target: str, after: dict) -> None:
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert
+
+    from pepyhat.store.tables import AuditEvent
+
+    with engine.begin() as conn:
+        conn.execute(
+            insert(AuditEvent).values(
+                at=datetime.now(timezone.utc), actor_id=None, actor_name="pepyhat cli", action=action,
+                target=target, before=None, after=after, request_id=None, client="local",
+            )
+        )
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from pepyhat.store.db import normalize_url
+
+    url = _database_url(args)
+    try:
+        url = normalize_url(url)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    _open(url).dispose()
+    redis_url = args.redis_url or os.environ.get("PEPYHAT_REDIS_URL")
+    if redis_url:
+        from pepyhat.ratelimit import RedisLimiter
+
+        try:
+            limiter = RedisLimiter(redis_url)
+            limiter.ping()
+            limiter.close()
+        except Exception as exc:
+            raise CommandError(f"cannot reach Redis at {redis_url}: {exc}") from None
+        os.environ["PEPYHAT_REDIS_URL"] = redis_url
+    os.environ["PEPYHAT_DATABASE_URL"] = url
+    if args.log_level:
+        os.environ["PEPYHAT_LOG_LEVEL"] = args.log_level
+    from pepyhat import logs
+
+    logs.configure(os.environ.get("PEPYHAT_LOG_LEVEL", "INFO"))
+    _say(f"pepyhat: serving on http://{args.host}:{args.port} ({args.workers} worker(s))")
+    try:
+        uvicorn.run(
+            "pepyhat.api:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=None,
+            access_log=False,
+        )
+    except OSError as exc:
+        raise CommandError(f"cannot serve on {args.host}:{args.port}: {exc}") from None
+    return 0
+
+
+def cmd_init(args) -> int:
+    from pepyhat.schemas import CAPABILITIES
+    from pepyhat.store import queries
+    from pepyhat.store.db import make_sessionmaker, transaction
+
+    engine = _open(_database_url(args))
+    with transaction(make_sessionmaker(engine)) as session:
+        if queries.live_superadmins(session, queries.now()) > 0:
+            _say("pepyhat: schema up to date; an active superadmin token already exists (none minted)")
+            return 0
+        row, plaintext = queries.create_key(
+            session,
+            name="superadmin",
+            kind="admin",
+            app=None,
+            scopes=[{"path": "**", "operations": ["*"]}],
+            capabilities=list(CAPABILITIES),
+            rate_limit_per_minute=None,
+            expires_at=None,
+            created_by="pepyhat init",
+        )
+        key_id = row.id
+    _cli_audit(engine, "key.create", f"tokens/{key_id}", {"id": key_id, "name": "superadmin", "kind": "admin"})
+    _say(f"pepyhat: schema up to date; minted superadmin token {key_id}. Store it now: it is shown only once.")
+    print(plaintext)
+    return 0
+
+
+def _parse_scope(text: str) -> dict:
+    from pydantic import ValidationError
+
+    from pepyhat.schemas import Scope
+
+    path, sep, ops = text.partition("=")
+    if not sep:
+        raise CommandError(f"--scope {text!r}: use PATH=OPS[,OPS], e.g. apps/crm/**=read,write")
+    try:
+        return Scope(path=path, operations=[o.strip() for o in ops.split(",") if o.strip()]).model_dump()
+    except ValidationError as exc:
+        raise CommandError(f"--scope {text!r}: {exc.errors()[0]['msg']}") from None
+
+
+def cmd_token_create(args) -> int:
+    from datetime import datetime, timezone
+
+    from pepyhat import keys
+    from pepyhat.schemas import CAPABILITIES
+    from pepyhat.store import queries
+    from pepyhat.store.db import make_sessionmaker, transaction
+
+    caps = sorted(set(args.capability or []))
+    unknown = [c for c in caps if c not in CAPABILITIES]
+    if unknown:
+        raise CommandError(f"unknown capability {unknown[0]!r}; choose from {', '.join(CAPABILITIES)}")
+    if not caps:
+        raise CommandError("give at least one --capability (e.g. --capability keys.read)")
+    scopes = [_parse_scope(s) for s in args.scope] if args.scope else [{"path": "**", "operations": ["*"]}]
+    expires_at = None
+    if args.expires_in:
+        try:
+            expires_at = datetime.now(timezone.utc) + keys.parse_duration(args.expires_in)
+        except ValueError as exc:
+            raise CommandError(f"--expires-in: {exc}") from None
+    if not args.name.strip() or len(args.name) > 200:
+        raise CommandError("--name must be 1 to 200 characters")
+    engine = _open(_database_url(args))
+    with transaction(make_sessionmaker(engine)) as session:
+        row, plaintext = queries.create_key(
+            session, name=args.name, kind="admin", app=None, scopes=scopes, capabilities=caps,
+            rate_limit_per_minute=None, expires_at=expires_at, created_by="pepyhat cli",
+        )
+        key_id = row.id
+    _cli_audit(engine, "key.create", f"tokens/{key_id}", {"id": key_id, "name": args.name, "kind": "admin", "capabilities": caps, "scopes": scopes})
+    _say(f"pepyhat: minted admin token {key_id} ({args.name}). Store it now: it is shown only once.")
+    print(plaintext)
+    return 0
+
+
+def cmd_demo_data(args) -> int:
+    import time
+
+    from pepyhat import demo
+
+    engine = _open(_database_url(args))
+    started = time.perf_counter()
+    try:
+        summary = demo.generate(engine, users=args.users, apps=args.apps, seed=args.seed)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    _say(
+        f"pepyhat: demo organisation loaded in {time.perf_counter() - started:.1f}s: {summary.apps} apps, "
+        f"{summary.roles} roles, {summary.users} users, {summary.grants} grants, {summary.keys} keys"
+    )
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pepyhat", description="Pepy Hat: centralized authorization for internal apps.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the HTTP service (migrates the schema first)")
+    _db_arg(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=_positive, default=1)
+    serve.add_argument("--redis-url", default=None, help="share rate limits across nodes (default $PEPYHAT_REDIS_URL)")
+    serve.add_argument("--log-level", default=None, choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(func=cmd_serve)
+
+    init = sub.add_parser("init", help="migrate; mint a superadmin token if none is active")
+    _db_arg(init)
+    init.set_defaults(func=cmd_init)
+
+    token = sub.add_parser("token", help="admin tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    create = token_sub.add_parser("create", help="mint an admin token; its plaintext alone goes to stdout")
+    create.add_argument("--name", required=True)
+    create.add_argument("--capability", action="append", metavar="C", help="repeatable, e.g. keys.read")
+    create.add_argument("--scope", action="append", metavar="PATH=OPS", help="repeatable, e.g. apps/crm/**=read,write (default **=*)")
+    create.add_argument("--expires-in", metavar="DURATION", help="e.g. 30d, 12h, 1w")
+    _db_arg(create)
+    create.set_defaults(func=cmd_token_create)
+
+    demo = sub.add_parser("demo-data", help="load a deterministic demo organisation")
+    _db_arg(demo)
+    demo.add_argument("--users", type=_count, default=200)
+    demo.add_argument("--apps", type=_positive, default=5)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=cmd_demo_data)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CommandError as exc:
+        _say(f"pepyhat: {exc}")
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # last resort: one line, never a traceback
+        _say(f"pepyhat: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'unexpected error'}")
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Key format: minting, checksum, hashing and the durations keys expire by.
+
+A key is ``phk_`` (app key) or ``pha_`` (admin token) followed by 48 base62
+characters: 42 random, then a 6-character base62 CRC-32 of those 42.  The
+checksum lets us (and secret scanners) reject a mangled key without touching
+the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import zlib
+from datetime import timedelta
+from typing import Literal
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+PREFIXES: dict[str, str] = {"app": "phk_", "admin": "pha_"}
+KINDS: dict[str, str] = {prefix: kind for kind, prefix in PREFIXES.items()}
+RANDOM_LEN = 42
+CHECKSUM_LEN = 6
+START_LEN = 4 + 6  # prefix plus the first 6 random characters
+ID_PREFIX = "key_"
+
+KeyKind = Literal["app", "admin"]
+
+_SHAPE = re.compile(r"^(phk_|pha_)([0-9A-Za-z]{48})$")
+_START = re.compile(r"^(phk_|pha_)[0-9A-Za-z]{6}$")
+_DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class MalformedKey(ValueError):
+    """The string is not a well-formed key with a valid checksum."""
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    while number:
+        number, rem = divmod(number, 62)
+        digits.append(ALPHABET[rem])
+    return "".join(reversed(digits)).rjust(width, "0")
+
+
+def checksum(body: str) -> str:
+    """The 6-character base62 CRC-32 of the 42 random characters."""
+    return _base62(zlib.crc32(body.encode("ascii")), CHECKSUM_LEN)
+
+
+def _random(length: int, rng: secrets.SystemRandom | None = None) -> str:
+    choice = rng.choice if rng is not None else secrets.choice
+    return "".join(choice(ALPHABET) for _ in range(length))
+
+
+def mint(kind: KeyKind, rng=None) -> str:
+    """A new plaintext key.  ``rng`` exists only for the deterministic demo."""
+    body = _random(RANDOM_LEN, rng)
+    return PREFIXES[kind] + body + checksum(body)
+
+
+def parse(plaintext: str) -> KeyKind:
+    """The key's kind, or MalformedKey if its shape or checksum is wrong."""
+    match = _SHAPE.match(plaintext or "")
+    if match is None:
+        raise MalformedKey("not a Pepy Hat key")
+    rest = match.group(2)
+    body, check = rest[:RANDOM_LEN], rest[RANDOM_LEN:]
+    if not secrets.compare_digest(checksum(body), check):
+        raise MalformedKey("bad checksum")
+    return KINDS[match.group(1)]  # type: ignore[return-value]
+
+
+def is_start(value: str) -> bool:
+    return _START.match(value or "") is not None
+
+
+def digest(plaintext: str) -> str:
+    """What the database stores: SHA-256 of the whole key, hex."""
+    return hashlib.sha256(plaintext.encode("ascii")).hexdigest()
+
+
+def start_of(plaintext: str) -> str:
+    return plaintext[:START_LEN]
+
+
+def new_id(rng=None) -> str:
+    return ID_PREFIX + _random(16, rng)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``45s``, ``90m``, ``12h``, ``30d``, ``1w`` as a timedelta."""
+    match = _DURATION.match(text or "")
+    if match is None:
+        raise ValueError(f"invalid duration {text!r}: use a number and one of s, m, h, d, w (e.g. 30d)")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])

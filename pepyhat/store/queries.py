@@ -1,0 +1,131 @@
+"""Reads and writes shared by the admin API, the data plane and the command line."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Iterable
+
+from sqlalchemy import distinct, func, or_, select
+from sqlalchemy.orm import Session
+
+from pepyhat import keys
+from pepyhat.schemas import CAPABILITIES
+from pepyhat.errors import not_found
+from pepyhat.store.tables import App, Grant, Key, Role, User
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def live_grant(at: datetime):
+    """An expired grant counts as absent."""
+    return or_(Grant.expires_at.is_(None), Grant.expires_at > at)
+
+
+def live_key(at: datetime):
+    return (Key.revoked_at.is_(None)) & (or_(Key.expires_at.is_(None), Key.expires_at > at))
+
+
+def app_or_404(session: Session, slug: str) -> App:
+    app = session.scalar(select(App).where(App.slug == slug))
+    if app is None:
+        raise not_found("app", slug)
+    return app
+
+
+def role_or_404(session: Session, app: App, slug: str) -> Role:
+    role = session.scalar(select(Role).where(Role.app_id == app.id, Role.slug == slug))
+    if role is None:
+        raise not_found("role", f"{app.slug}/{slug}")
+    return role
+
+
+def user_or_404(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == email.lower()))
+    if user is None:
+        raise not_found("user", email.lower())
+    return user
+
+
+def key_or_404(session: Session, key_id: str) -> Key:
+    key = session.get(Key, key_id)
+    if key is None:
+        raise not_found("key", key_id)
+    return key
+
+
+def app_counts(session: Session, app_ids: Iterable[int]) -> dict[int, tuple[int, int, int]]:
+    """app id -> (roles, members with a live grant, active keys)."""
+    ids = list(app_ids)
+    if not ids:
+        return {}
+    at = now()
+    roles = dict(session.execute(select(Role.app_id, func.count()).where(Role.app_id.in_(ids)).group_by(Role.app_id)).all())
+    members = dict(
+        session.execute(
+            select(Role.app_id, func.count(distinct(Grant.user_id)))
+            .join(Grant, Grant.role_id == Role.id)
+            .where(Role.app_id.in_(ids), live_grant(at))
+            .group_by(Role.app_id)
+        ).all()
+    )
+    active = dict(
+        session.execute(
+            select(Key.app_id, func.count()).where(Key.app_id.in_(ids), live_key(at)).group_by(Key.app_id)
+        ).all()
+    )
+    return {i: (roles.get(i, 0), members.get(i, 0), active.get(i, 0)) for i in ids}
+
+
+def create_key(
+    session: Session,
+    *,
+    name: str,
+    kind: str,
+    app: App | None,
+    scopes: list[dict],
+    capabilities: list[str],
+    rate_limit_per_minute: int | None,
+    expires_at: datetime | None,
+    created_by: str,
+    rng=None,
+) -> tuple[Key, str]:
+    """Mint a key; returns the row and the plaintext, which only the caller ever sees."""
+    plaintext = keys.mint(kind, rng)  # type: ignore[arg-type]
+    row = Key(
+        id=keys.new_id(rng),
+        name=name,
+        kind=kind,
+        app_id=app.id if app else None,
+        app_slug=app.slug if app else None,
+        hash=keys.digest(plaintext),
+        start=keys.start_of(plaintext),
+        scopes=scopes,
+        capabilities=sorted(capabilities),
+        rate_limit_per_minute=rate_limit_per_minute,
+        created_at=now(),
+        created_by=created_by,
+        expires_at=expires_at,
+    )
+    session.add(row)
+    session.flush()
+    return row, plaintext
+
+
+def default_app_scopes(slug: str) -> list[dict]:
+    return [{"path": f"apps/{slug}/authz/**", "operations": ["read"]}]
+
+
+def is_superadmin(key: Key) -> bool:
+    """An admin token holding every capability with scope ``**`` (or ``*``) and every operation."""
+    if key.kind != "admin" or not set(CAPABILITIES) <= set(key.capabilities):
+        return False
+    return any(s["path"] in ("*", "**") and "*" in s["operations"] for s in key.scopes)
+
+
+def live_superadmins(session: Session, at: datetime, excluding: str | None = None) -> int:
+    stmt = select(Key).where(Key.kind == "admin", live_key(at))
+    if excluding is not None:
+        stmt = stmt.where(Key.id != excluding)
+    return sum(1 for row in session.scalars(stmt) if is_superadmin(row))
