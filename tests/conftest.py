@@ -1,0 +1,62 @@
+"""Shared fixtures: databases on both backends, and a real service on loopback.
+
+PostgreSQL and Redis come from PEPYHAT_TEST_POSTGRES_URL / PEPYHAT_TEST_REDIS_URL.
+With PEPYHAT_REQUIRE_SERVICES=1 (as .ci/run sets) a missing service fails the
+run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+REQUIRE = os.environ.get("PEPYHAT_REQUIRE_SERVICES") == "1"
+
+
+def need(service: str, env: str) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    message = f"{service} not configured: set {env}"
+    if REQUIRE:
+        pytest.fail(message + " (PEPYHAT_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+def create_postgres_database(admin_url: str) -> tuple[str, callable]:
+    """A fresh database for this run; returns its URL and a dropper."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"pepyhat_test_{uuid.uuid4().hex[:12]}"
+    conninfo = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        if REQUIRE:
+            pytest.fail(f"PostgreSQL unreachable at {admin_url}: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    url = make_url(admin_url).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+
+    def drop() -> None:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url, drop
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = need("Redis", "PEPYHAT_TEST_REDIS_URL")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if REQUIRE:
+            pytest.fail(f"Redis unreachable at {url}: {exc}")
+        pytest.skip(f"Redis unreachable: {exc}")
+    return url
