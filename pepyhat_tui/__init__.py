@@ -1,0 +1,1 @@
+"""pepyhat-tui: the Pepy Hat operator dashboard (Textual)."""

@@ -1,0 +1,202 @@
+"""The dashboard application: connection, identity, navigation, palette."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import tempfile
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+from typing import Callable, Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from pepyhat import schemas, scopes
+from pepyhat_tui.client import ClientError, PepyHatClient
+from pepyhat_tui.config import Target
+
+READ_CAPABILITIES = frozenset({"apps.read", "users.read", "keys.read", "audit.read", "authz.explain"})
+SCREENS = {"apps": "Apps", "users": "Users", "keys": "Keys"}
+
+
+def _apps_screen() -> Screen:
+    from pepyhat_tui.screens.apps import AppsScreen
+
+    return AppsScreen()
+
+
+def _users_screen() -> Screen:
+    from pepyhat_tui.screens.users import UsersScreen
+
+    return UsersScreen()
+
+
+def _keys_screen() -> Screen:
+    from pepyhat_tui.screens.keys import KeysScreen
+
+    return KeysScreen()
+
+
+class PepyHatApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "Pepy Hat"
+    MODES = {"apps": _apps_screen, "users": _users_screen, "keys": _keys_screen}
+    DEFAULT_MODE = "apps"
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("colon", "goto", "Go to", id="goto"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("ctrl+p", "command_palette", "Palette", id="palette", show=False),
+    ]
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        identity: schemas.ValidatedKey | None = None,
+        client: PepyHatClient | None = None,
+        clock: Callable[[], datetime] | None = None,
+        demo_now: datetime | None = None,
+    ) -> None:
+        super().__init__()
+        self.target = target
+        self.identity = identity
+        self.connection_error: ClientError | None = None
+        self._client = client
+        self._clock = clock
+        self._demo_now = demo_now
+        self._tempdir: tempfile.TemporaryDirectory | None = None
+        self.connected = asyncio.Event()
+
+    # -- time and identity ----------------------------------------------------
+
+    def now(self) -> datetime:
+        return self._clock() if self._clock else datetime.now(timezone.utc)
+
+    @property
+    def read_only(self) -> bool:
+        if self.target.read_only:
+            return True
+        if self.identity is None:
+            return False
+        return not (set(self.identity.capabilities) - READ_CAPABILITIES)
+
+    def allows(self, capability: str, path: str | None = None, operation: str = "read") -> bool:
+        """Offer an action only when the token could perform it (and we are not read-only)."""
+        identity = self.identity
+        if identity is None or capability not in identity.capabilities:
+            return False
+        if capability not in READ_CAPABILITIES and self.target.read_only:
+            return False
+        if path is None:
+            return True
+        return any(scopes.allows(s.operations, operation) and scopes.intersects(s.path, path) for s in identity.scopes)
+
+    # -- connection -----------------------------------------------------------
+
+    @property
+    def client(self) -> PepyHatClient:
+        if self._client is None:
+            raise ClientError(None, "not_connected", "not connected to the service yet")
+        return self._client
+
+    async def wait_client(self) -> PepyHatClient:
+        await self.connected.wait()
+        if self.connection_error is not None or self._client is None:
+            raise self.connection_error or ClientError(None, "not_connected", "not connected")
+        return self._client
+
+    def on_mount(self) -> None:
+        self.connect()
+
+    @work(exclusive=True, group="connect")
+    async def connect(self) -> None:
+        """Start (or reach) the service after the shell has painted."""
+        self.connected.clear()
+        self.connection_error = None
+        try:
+            if self._client is None:
+                self._client = await self._open_client()
+            if self.identity is None or self.target.mode != "remote":
+                self.identity = await self._client.validate()
+        except ClientError as exc:
+            self.connection_error = exc
+            self.notify(exc.message, title="Cannot connect", severity="error", timeout=10)
+        except Exception as exc:  # the embedded service failed to start: say why, never a traceback
+            self.connection_error = ClientError(None, "startup_failed", f"{type(exc).__name__}: {exc}")
+            self.notify(self.connection_error.message, title="Embedded service failed", severity="error", timeout=10)
+        finally:
+            self.connected.set()
+        self.identity_changed()
+
+    async def _open_client(self) -> PepyHatClient:
+        target = self.target
+        if target.mode == "remote":
+            return PepyHatClient.remote(target.url, target.token)
+        operator = f"{getpass.getuser()} (embedded)"
+        if target.mode == "demo":
+            self._tempdir = tempfile.TemporaryDirectory(prefix="pepyhat-demo-")
+            database = Path(self._tempdir.name) / "demo.db"
+            return await PepyHatClient.embedded(database, operator, demo=True, demo_now=self._demo_now)
+        return await PepyHatClient.embedded(target.database, operator)
+
+    def identity_changed(self) -> None:
+        """Bindings depend on capabilities: recompute them everywhere."""
+        for screen in self.screen_stack:
+            screen.refresh_bindings()
+            for bar in screen.query("EnvironmentBar"):
+                bar.refresh_identity()
+
+    async def on_unmount(self) -> None:
+        if self._client is not None:
+            try:
+                await self._client.aclose()
+            except Exception:  # closing a dead connection must not block quitting
+                pass
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+
+    # -- navigation -----------------------------------------------------------
+
+    def go(self, destination: str, argument: str | None = None) -> None:
+        """``apps``, ``users``, ``keys``; ``apps crm`` opens an app, ``users alice@...`` a user."""
+        self.switch_mode(destination)
+        if argument:
+            self.call_after_refresh(self.screen.open_by_name, argument)
+
+    def action_goto(self) -> None:
+        from pepyhat_tui.screens.goto import GotoScreen
+
+        def done(choice: tuple[str, str | None] | None) -> None:
+            if choice is not None:
+                self.go(*choice)
+
+        self.push_screen(GotoScreen(list(SCREENS)), done)
+
+    def action_help(self) -> None:
+        from pepyhat_tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette holds every action the current screen offers, plus navigation."""
+        for mode, title in SCREENS.items():
+            yield SystemCommand(f"Go to {title}", f"Switch to the {title} screen (:{mode})", partial(self.go, mode))
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not active.enabled or binding.action in seen or binding.action in ("command_palette",):
+                continue
+            seen.add(binding.action)
+            node = active.node
+            yield SystemCommand(
+                binding.description or binding.action,
+                f"key: {binding.key_display or key}",
+                partial(node.run_action, binding.action),
+            )

@@ -1,0 +1,277 @@
+"""The dashboard's only way to the service: typed calls over one ``httpx.AsyncClient``.
+
+The only module that knows URLs.  Every failure, from a refused connection to
+a 409, surfaces as ``ClientError`` carrying status, code and message.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Any, AsyncIterator, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from pepyhat import schemas
+
+M = TypeVar("M", bound=BaseModel)
+EMBEDDED_URL = "http://pepyhat.embedded"
+
+
+class ClientError(Exception):
+    """A failed call: ``status`` is None when the service was never reached."""
+
+    def __init__(self, status: int | None, code: str, message: str, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+    def __str__(self) -> str:
+        prefix = f"{self.status} " if self.status else ""
+        return f"{prefix}{self.code}: {self.message}"
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="@.+-_:")
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    out = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        out[name] = ("true" if value else "false") if isinstance(value, bool) else value
+    return out
+
+
+class PepyHatClient:
+    def __init__(self, http: httpx.AsyncClient, stack: AsyncExitStack | None = None) -> None:
+        self._http = http
+        self._stack = stack
+
+    # -- construction ---------------------------------------------------------
+
+    @classmethod
+    def remote(cls, url: str, token: str | None, timeout: float = 10.0) -> "PepyHatClient":
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        http = httpx.AsyncClient(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
+        return cls(http)
+
+    @classmethod
+    async def embedded(
+        cls,
+        database: Path,
+        operator: str,
+        *,
+        demo: bool = False,
+        demo_now: datetime | None = None,
+    ) -> "PepyHatClient":
+        """Run the service in-process on a SQLite file (imported here, not at start-up)."""
+        from pepyhat.api import create_app
+        from pepyhat.config import Settings
+
+        settings = Settings(database_url=f"sqlite:///{database}", embedded_operator=operator, redis_url=None)
+        app = create_app(settings, run_migrations=True)
+        if demo:
+            from pepyhat import demo as demo_data
+
+            demo_data.generate(app.state.runtime.engine, users=300, apps=5, seed=7, now=demo_now)
+        stack = AsyncExitStack()
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("127.0.0.1", 0))
+        http = httpx.AsyncClient(transport=transport, base_url=EMBEDDED_URL, timeout=30)
+        return cls(http, stack)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        if self._stack is not None:
+            await self._stack.aclose()
+
+    # -- plumbing -------------------------------------------------------------
+
+    async def _call(self, method: str, path: str, *, params=None, json=None) -> httpx.Response:
+        try:
+            response = await self._http.request(method, path, params=params, json=json)
+        except httpx.TimeoutException:
+            raise ClientError(None, "timeout", "the service did not answer in time") from None
+        except httpx.ConnectError:
+            raise ClientError(None, "unreachable", f"cannot reach the service at {self._http.base_url}") from None
+        except httpx.HTTPError as exc:
+            raise ClientError(None, "transport_error", f"request failed: {type(exc).__name__}") from None
+        if response.status_code >= 400:
+            try:
+                error = schemas.ErrorEnvelope.model_validate_json(response.content).error
+                raise ClientError(response.status_code, error.code, error.message, error.details)
+            except ValidationError:
+                raise ClientError(response.status_code, "http_error", f"HTTP {response.status_code}") from None
+        return response
+
+    async def _get(self, model: type[M] | TypeAdapter, method: str, path: str, **kwargs) -> Any:
+        response = await self._call(method, path, **kwargs)
+        try:
+            if isinstance(model, TypeAdapter):
+                return model.validate_json(response.content)
+            return model.model_validate_json(response.content)
+        except ValidationError:
+            raise ClientError(response.status_code, "bad_response", f"unexpected response from {path}") from None
+
+    @staticmethod
+    def _body(model: BaseModel) -> dict:
+        return model.model_dump(mode="json", exclude_unset=True)
+
+    # -- who am I -------------------------------------------------------------
+
+    async def validate(self) -> schemas.ValidatedKey:
+        result = await self._get(schemas.ValidateResponse, "GET", "/api/v1/auth/validate")
+        return result.key
+
+    async def ready(self) -> bool:
+        await self._call("GET", "/readyz")
+        return True
+
+    # -- apps -----------------------------------------------------------------
+
+    async def list_apps(self, q: str | None = None, cursor: str | None = None, limit: int = 100) -> schemas.Page[schemas.App]:
+        return await self._get(schemas.Page[schemas.App], "GET", "/api/v1/apps", params=_params(q=q, cursor=cursor, limit=limit))
+
+    async def get_app(self, slug: str) -> schemas.App:
+        return await self._get(schemas.App, "GET", f"/api/v1/apps/{_seg(slug)}")
+
+    async def create_app(self, body: schemas.AppCreate) -> schemas.App:
+        return await self._get(schemas.App, "POST", "/api/v1/apps", json=self._body(body))
+
+    async def update_app(self, slug: str, body: schemas.AppUpdate) -> schemas.App:
+        return await self._get(schemas.App, "PATCH", f"/api/v1/apps/{_seg(slug)}", json=self._body(body))
+
+    async def delete_app(self, slug: str, force: bool = False) -> None:
+        await self._call("DELETE", f"/api/v1/apps/{_seg(slug)}", params=_params(force=force or None))
+
+    # -- permissions ----------------------------------------------------------
+
+    async def list_permissions(self, app: str, q: str | None = None, cursor: str | None = None, limit: int = 100):
+        return await self._get(
+            schemas.Page[schemas.Permission], "GET", f"/api/v1/apps/{_seg(app)}/permissions",
+            params=_params(q=q, cursor=cursor, limit=limit),
+        )
+
+    async def create_permission(self, app: str, body: schemas.PermissionCreate) -> schemas.Permission:
+        return await self._get(schemas.Permission, "POST", f"/api/v1/apps/{_seg(app)}/permissions", json=self._body(body))
+
+    async def delete_permission(self, app: str, slug: str) -> None:
+        await self._call("DELETE", f"/api/v1/apps/{_seg(app)}/permissions/{_seg(slug)}")
+
+    # -- roles ----------------------------------------------------------------
+
+    async def list_roles(self, app: str, q: str | None = None, cursor: str | None = None, limit: int = 100):
+        return await self._get(
+            schemas.Page[schemas.Role], "GET", f"/api/v1/apps/{_seg(app)}/roles",
+            params=_params(q=q, cursor=cursor, limit=limit),
+        )
+
+    async def get_role(self, app: str, slug: str) -> schemas.Role:
+        return await self._get(schemas.Role, "GET", f"/api/v1/apps/{_seg(app)}/roles/{_seg(slug)}")
+
+    async def create_role(self, app: str, body: schemas.RoleCreate) -> schemas.Role:
+        return await self._get(schemas.Role, "POST", f"/api/v1/apps/{_seg(app)}/roles", json=self._body(body))
+
+    async def update_role(self, app: str, slug: str, body: schemas.RoleUpdate) -> schemas.RoleUpdated:
+        return await self._get(
+            schemas.RoleUpdated, "PATCH", f"/api/v1/apps/{_seg(app)}/roles/{_seg(slug)}", json=self._body(body)
+        )
+
+    async def delete_role(self, app: str, slug: str) -> None:
+        await self._call("DELETE", f"/api/v1/apps/{_seg(app)}/roles/{_seg(slug)}")
+
+    # -- members and grants ---------------------------------------------------
+
+    async def list_members(
+        self, app: str, q: str | None = None, role: str | None = None, permission: str | None = None,
+        cursor: str | None = None, limit: int = 100,
+    ) -> schemas.Page[schemas.Member]:
+        return await self._get(
+            schemas.Page[schemas.Member], "GET", f"/api/v1/apps/{_seg(app)}/members",
+            params=_params(q=q, role=role, permission=permission, cursor=cursor, limit=limit),
+        )
+
+    async def grant(self, app: str, email: str, role: str, expires_at: datetime | None = None) -> schemas.Grant:
+        body = schemas.GrantPut(expires_at=expires_at) if expires_at else None
+        return await self._get(
+            schemas.Grant, "PUT", f"/api/v1/apps/{_seg(app)}/members/{_seg(email)}/roles/{_seg(role)}",
+            json=self._body(body) if body else None,
+        )
+
+    async def revoke_grant(self, app: str, email: str, role: str) -> None:
+        await self._call("DELETE", f"/api/v1/apps/{_seg(app)}/members/{_seg(email)}/roles/{_seg(role)}")
+
+    # -- users ----------------------------------------------------------------
+
+    async def list_users(
+        self, q: str | None = None, active: bool | None = None, cursor: str | None = None, limit: int = 100
+    ) -> schemas.Page[schemas.User]:
+        return await self._get(
+            schemas.Page[schemas.User], "GET", "/api/v1/users", params=_params(q=q, active=active, cursor=cursor, limit=limit)
+        )
+
+    async def get_user(self, email: str) -> schemas.User:
+        return await self._get(schemas.User, "GET", f"/api/v1/users/{_seg(email)}")
+
+    async def create_user(self, body: schemas.UserCreate) -> schemas.User:
+        return await self._get(schemas.User, "POST", "/api/v1/users", json=self._body(body))
+
+    async def update_user(self, email: str, body: schemas.UserUpdate) -> schemas.User:
+        return await self._get(schemas.User, "PATCH", f"/api/v1/users/{_seg(email)}", json=self._body(body))
+
+    async def delete_user(self, email: str) -> None:
+        await self._call("DELETE", f"/api/v1/users/{_seg(email)}")
+
+    async def user_access(self, email: str) -> schemas.UserAccess:
+        return await self._get(schemas.UserAccess, "GET", f"/api/v1/users/{_seg(email)}/access")
+
+    # -- keys -----------------------------------------------------------------
+
+    async def list_keys(
+        self, app: str | None = None, kind: str | None = None, status: str | None = None, q: str | None = None,
+        cursor: str | None = None, limit: int = 100,
+    ) -> schemas.Page[schemas.Key]:
+        return await self._get(
+            schemas.Page[schemas.Key], "GET", "/api/v1/keys",
+            params=_params(app=app, kind=kind, status=status, q=q, cursor=cursor, limit=limit),
+        )
+
+    async def get_key(self, key_id: str) -> schemas.Key:
+        return await self._get(schemas.Key, "GET", f"/api/v1/keys/{_seg(key_id)}")
+
+    async def lookup_key(self, *, key: str | None = None, start: str | None = None) -> list[schemas.Key]:
+        body = schemas.KeyLookup(key=key, start=start)
+        page = await self._get(schemas.Page[schemas.Key], "POST", "/api/v1/keys/lookup", json=self._body(body))
+        return page.data
+
+    # -- explain and audit ----------------------------------------------------
+
+    async def explain(self, email: str, app: str) -> schemas.ExplainResponse:
+        return await self._get(schemas.ExplainResponse, "GET", f"/api/v1/explain/{_seg(email)}", params={"app": app})
+
+    async def list_audit(self, cursor: str | None = None, limit: int = 100, **filters) -> schemas.Page[schemas.AuditEvent]:
+        return await self._get(
+            schemas.Page[schemas.AuditEvent], "GET", "/api/v1/audit", params=_params(cursor=cursor, limit=limit, **filters)
+        )
+
+
+async def all_pages(fetch, *, limit: int = 500, cap: int = 5000, **kwargs) -> AsyncIterator[Any]:
+    """Every row a list endpoint yields, following cursors, at most ``cap`` rows."""
+    cursor, seen = None, 0
+    while True:
+        page = await fetch(cursor=cursor, limit=limit, **kwargs)
+        for row in page.data:
+            yield row
+            seen += 1
+            if seen >= cap:
+                return
+        if not page.has_more or not page.next_cursor:
+            return
+        cursor = page.next_cursor

@@ -1,0 +1,53 @@
+"""Small text helpers shared by screens: relative times, key status badges."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rich.text import Text
+
+from pepyhat import schemas
+
+EXPIRING_SOON = timedelta(days=7)
+
+
+def relative(when: datetime | None, now: datetime, never: str = "never") -> str:
+    if when is None:
+        return never
+    delta = now - when
+    future = delta.total_seconds() < 0
+    seconds = abs(int(delta.total_seconds()))
+    for size, unit in ((86400 * 365, "y"), (86400 * 30, "mo"), (86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            amount = f"{seconds // size}{unit}"
+            break
+    else:
+        return "just now"
+    return f"in {amount}" if future else f"{amount} ago"
+
+
+def key_badge(key: schemas.Key, now: datetime) -> Text:
+    """active / expiring / expired / revoked, each its own colour."""
+    if key.status == "revoked":
+        return Text("revoked", style="bold red")
+    if key.status == "expired":
+        return Text("expired", style="red")
+    if key.expires_at is not None and key.expires_at - now <= EXPIRING_SOON:
+        return Text("expiring", style="bold yellow")
+    return Text("active", style="green")
+
+
+def yes_no(value: bool, yes: str = "active", no: str = "inactive") -> Text:
+    return Text(yes, style="green") if value else Text(no, style="red")
+
+
+def grant_summary(grants: list[schemas.GrantInfo], now: datetime) -> str:
+    parts = []
+    for grant in grants:
+        if grant.expired:
+            parts.append(f"{grant.role} (expired)")
+        elif grant.expires_at is not None:
+            parts.append(f"{grant.role} (ends {relative(grant.expires_at, now)})")
+        else:
+            parts.append(grant.role)
+    return ", ".join(parts)

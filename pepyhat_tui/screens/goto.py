@@ -1,0 +1,44 @@
+"""`:` go to a screen by name, with completion (`:users`, `:apps crm`)."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
+from textual.widgets import Input, Static
+
+
+class GotoScreen(ModalScreen[tuple[str, str | None] | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="goto-cancel")]
+
+    def __init__(self, destinations: list[str]) -> None:
+        super().__init__()
+        self.destinations = destinations
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="goto", classes="prompt"):
+            yield Input(
+                placeholder=" | ".join(self.destinations),
+                suggester=SuggestFromList(self.destinations, case_sensitive=False),
+                id="goto-input",
+            )
+            yield Static("", id="goto-error", classes="form-error")
+
+    @on(Input.Submitted)
+    def _submit(self, event: Input.Submitted) -> None:
+        words = event.value.strip().lstrip(":").split(maxsplit=1)
+        if not words:
+            self.dismiss(None)
+            return
+        name = words[0].lower()
+        matches = [d for d in self.destinations if d.startswith(name) or d.rstrip("s") == name]
+        if len(matches) != 1:
+            self.query_one("#goto-error", Static).update(f"no screen {name!r}: try {', '.join(self.destinations)}")
+            return
+        self.dismiss((matches[0], words[1] if len(words) > 1 else None))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

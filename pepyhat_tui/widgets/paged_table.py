@@ -1,0 +1,125 @@
+"""A DataTable filled page by page from a cursor-paged endpoint.
+
+The table asks for the next page when the cursor nears the bottom, and never
+holds more than ``MAX_ROWS`` rows: past that, the operator filters.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Generic, Sequence, TypeVar
+
+from textual import work
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+
+from pepyhat.schemas import Page
+from pepyhat_tui.client import ClientError
+
+T = TypeVar("T")
+Fetch = Callable[[str | None, str | None], Awaitable[Page]]
+
+PAGE_SIZE = 100
+MAX_ROWS = 2000
+
+
+class PagedTable(DataTable, Generic[T]):
+    # The table owns enter, so name it for the footer and help: it opens the row.
+    BINDINGS = [Binding("enter", "select_cursor", "Open", id="open")]
+
+    class Loaded(Message):
+        def __init__(self, table: "PagedTable", count: int, has_more: bool) -> None:
+            super().__init__()
+            self.table = table
+            self.count = count
+            self.has_more = has_more
+
+    class Failed(Message):
+        def __init__(self, table: "PagedTable", error: ClientError) -> None:
+            super().__init__()
+            self.table = table
+            self.error = error
+
+    def __init__(
+        self,
+        columns: Sequence[tuple[str, str]],
+        fetch: Fetch,
+        cells: Callable[[T], Sequence[Any]],
+        row_key: Callable[[T], str],
+        **kwargs,
+    ) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self._columns = columns
+        self._fetch = fetch
+        self._cells = cells
+        self._row_key = row_key
+        self.items: dict[str, T] = {}
+        self.query_text: str | None = None
+        self.next_cursor: str | None = None
+        self.has_more = False
+        self.loading_page = False
+        self.loaded_once = False
+
+    def on_mount(self) -> None:
+        for label, key in self._columns:
+            self.add_column(label, key=key)
+
+    def reload(self, query: str | None = None) -> None:
+        self.query_text = query or None
+        self._load(reset=True)
+
+    def load_more(self) -> None:
+        if self.has_more and not self.loading_page and len(self.items) < MAX_ROWS:
+            self._load(reset=False)
+
+    @work(exclusive=True, group="page")
+    async def _load(self, reset: bool) -> None:
+        self.loading_page = True
+        try:
+            page = await self._fetch(None if reset else self.next_cursor, self.query_text)
+        except ClientError as exc:
+            self.post_message(self.Failed(self, exc))
+            return
+        finally:
+            self.loading_page = False
+        keep = self.selected_key() if reset else None
+        if reset:
+            self.clear()
+            self.items.clear()
+        for item in page.data:
+            key = self._row_key(item)
+            if key in self.items:
+                continue
+            self.items[key] = item
+            self.add_row(*self._cells(item), key=key)
+        self.next_cursor = page.next_cursor
+        self.has_more = page.has_more
+        self.loaded_once = True
+        if keep is not None and keep in self.items:
+            self.move_cursor(row=self.get_row_index(keep))
+        self.post_message(self.Loaded(self, len(self.items), self.has_more))
+
+    def replace(self, item: T) -> None:
+        """Redraw one row after an edit, without a reload."""
+        key = self._row_key(item)
+        if key not in self.items:
+            return
+        self.items[key] = item
+        for column, value in zip(self._columns, self._cells(item)):
+            self.update_cell(key, column[1], value)
+
+    def selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:  # cursor outside the rows while a reload is under way
+            return None
+
+    def selected(self) -> T | None:
+        key = self.selected_key()
+        return self.items.get(key) if key is not None else None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row >= self.row_count - 10:
+            self.load_more()
