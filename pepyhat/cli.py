@@ -100,6 +100,7 @@ def cmd_serve(args) -> int:
     from pepyhat import logs
 
     logs.configure(os.environ.get("PEPYHAT_LOG_LEVEL", "INFO"))
+    _check_bind(args.host, args.port)
     _say(f"pepyhat: serving on http://{args.host}:{args.port} ({args.workers} worker(s))")
     try:
         uvicorn.run(
@@ -113,7 +114,24 @@ def cmd_serve(args) -> int:
         )
     except OSError as exc:
         raise CommandError(f"cannot serve on {args.host}:{args.port}: {exc}") from None
+    except SystemExit as exc:  # uvicorn exits 1 or 3 when startup fails; we promise 1
+        if exc.code:
+            raise CommandError(f"cannot serve on {args.host}:{args.port}: server failed to start (see the log above)") from None
     return 0
+
+
+def _check_bind(host: str, port: int) -> None:
+    """Fail in one line, before any log, when the address is taken or bad."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            sock.bind(address)
+    except OSError as exc:
+        raise CommandError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def cmd_init(args) -> int:
@@ -176,9 +194,12 @@ def cmd_token_create(args) -> int:
     expires_at = None
     if args.expires_in:
         try:
-            expires_at = datetime.now(timezone.utc) + keys.parse_duration(args.expires_in)
+            span = keys.parse_duration(args.expires_in)
         except ValueError as exc:
             raise CommandError(f"--expires-in: {exc}") from None
+        if not span:  # as in the API: a token born expired is a mistake
+            raise CommandError("--expires-in: must be more than 0s")
+        expires_at = datetime.now(timezone.utc) + span
     if not args.name.strip() or len(args.name) > 200:
         raise CommandError("--name must be 1 to 200 characters")
     engine = _open(_database_url(args))
@@ -212,6 +233,13 @@ def cmd_demo_data(args) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    value = int(text) if text.isdigit() else -1
+    if not 0 <= value <= 65535:  # getaddrinfo would wrap 99999 silently
+        raise argparse.ArgumentTypeError("must be 0 to 65535")
+    return value
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -233,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the HTTP service (migrates the schema first)")
     _db_arg(serve)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_port, default=8000)
     serve.add_argument("--workers", type=_positive, default=1)
     serve.add_argument("--redis-url", default=None, help="share rate limits across nodes (default $PEPYHAT_REDIS_URL)")
     serve.add_argument("--log-level", default=None, choices=["debug", "info", "warning", "error"])

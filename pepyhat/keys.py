@@ -25,8 +25,8 @@ ID_PREFIX = "key_"
 
 KeyKind = Literal["app", "admin"]
 
-_SHAPE = re.compile(r"^(phk_|pha_)([0-9A-Za-z]{48})$")
-_START = re.compile(r"^(phk_|pha_)[0-9A-Za-z]{6}$")
+_SHAPE = re.compile(r"^(phk_|pha_)([0-9A-Za-z]{48})\Z")  # \Z: `$` would accept a trailing newline
+_START = re.compile(r"^(phk_|pha_)[0-9A-Za-z]{6}\Z")
 _DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 

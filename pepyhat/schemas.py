@@ -46,8 +46,26 @@ KeyStatus = Literal["active", "expired", "revoked"]
 T = TypeVar("T")
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold NUL; refuse it as bad input, not a database fault.
+        if _has_nul(value):
+            raise ValueError("strings may not contain NUL characters")
+        return value
 
 
 class Response(BaseModel):

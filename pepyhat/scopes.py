@@ -19,7 +19,7 @@ from typing import Iterable
 OPERATIONS = ("read", "write", "delete")
 ALL_OPERATIONS = "*"
 _FRESH = "\x00"  # a segment no literal equals
-_SEGMENT = re.compile(r"^[^\s/]{1,128}$")
+_SEGMENT = re.compile(r"^[^\s/]{1,128}\Z")  # \Z: `$` would accept a trailing newline
 MAX_PATH = 512
 
 

@@ -158,7 +158,9 @@ def _fill(template: str, request: Request, body: dict) -> tuple[str, bool]:
             value = request.query_params.get(name[6:])
         else:
             value = request.path_params.get(name)
-        if not isinstance(value, str) or not value or "/" in value or value.strip() != value or "*" in value:
+        # Only a whole-segment star is a wildcard; a partial one ("x*y@example.com", a
+        # valid email) is a literal and must be checked as one, not waved through as "some".
+        if not isinstance(value, str) or not value or "/" in value or value.strip() != value or value in ("*", "**"):
             # Validation will refuse the request; check only that something here is reachable.
             out.append("*")
             usable = False

@@ -10,6 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from pepyhat.errors import ApiError
 
@@ -46,6 +47,19 @@ def _validation_details(exc: RequestValidationError) -> tuple[str, str, dict]:
     return "validation_error", f"{first['field']}: {first['message']}", {"fields": fields}
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (asked of the routes, whatever their kind)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -64,6 +78,8 @@ def install(app: FastAPI) -> None:
             message = f"no route for {request.method} {request.url.path}"
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}"
+            # Starlette names only the first matching route's methods; Allow must list them all.
+            return envelope(405, code, message, {}, {"Allow": ", ".join(_allowed_methods(request))})
         return envelope(exc.status_code, code, message, {}, getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

@@ -49,6 +49,7 @@ class RequestContext:
 
         incoming = None
         length = None
+        chunked = False
         content_type = b""
         for name, value in scope["headers"]:
             if name == b"x-request-id":
@@ -57,6 +58,8 @@ class RequestContext:
                 length = value
             elif name == b"content-type":
                 content_type = value
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
         request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
@@ -71,12 +74,20 @@ class RequestContext:
             await send(message)
 
         try:
+            # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the database (a 500).
+            if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+                for message in _error(400, "bad_request", "NUL characters are not allowed in URLs", request_id):
+                    await send(message)
+                status_holder[0] = 400
+                return
             if length is not None and (not length.isdigit() or int(length) > self.max_body):
                 for message in _error(413, "payload_too_large", f"request body over {self.max_body} bytes", request_id):
                     await send(message)
                 status_holder[0] = 413
                 return
-            if length not in (None, b"0") and not _is_json(content_type):
+            # A chunked body has no length but is a body all the same.
+            has_body = length not in (None, b"0") if length is not None else chunked
+            if has_body and not _is_json(content_type):
                 message = "request bodies are JSON: send Content-Type: application/json"
                 for part in _error(415, "unsupported_media_type", message, request_id):
                     await send(part)

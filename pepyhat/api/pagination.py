@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Callable, Sequence
 
 from fastapi import Query
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Integer, Select, tuple_
 from sqlalchemy.orm import Session
 
 from pepyhat.errors import ApiError
@@ -30,12 +30,28 @@ def _decode(cursor: str, columns) -> list[Any]:
         values = json.loads(raw)
         if not isinstance(values, list) or len(values) != len(columns):
             raise ValueError
-        return [
-            datetime.fromisoformat(v) if isinstance(col.type, UTCDateTime) else v
-            for v, col in zip(values, columns)
-        ]
+        return [_typed(v, col) for v, col in zip(values, columns)]
     except ValueError:
         raise ApiError(400, "invalid_cursor", "cursor is not one this endpoint issued") from None
+
+
+def _typed(value: Any, column) -> Any:
+    """A cursor value of the column's own type; anything else would reach SQL and fail there (a 500)."""
+    if isinstance(column.type, UTCDateTime):
+        if not isinstance(value, str):
+            raise ValueError
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:  # the store refuses naive datetimes
+            raise ValueError
+        return moment
+    if isinstance(column.type, Integer):
+        # bool is an int subclass; refuse it too, and anything a 64-bit column cannot hold
+        if type(value) is not int or not -(2**63) <= value < 2**63:
+            raise ValueError
+        return value
+    if not isinstance(value, str) or "\x00" in value:  # PostgreSQL text cannot hold NUL
+        raise ValueError
+    return value
 
 
 def like(term: str) -> str:

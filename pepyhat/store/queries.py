@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Iterable
 
-from sqlalchemy import distinct, func, or_, select
+from sqlalchemy import distinct, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from pepyhat import keys
@@ -124,8 +124,26 @@ def is_superadmin(key: Key) -> bool:
     return any(s["path"] in ("*", "**") and "*" in s["operations"] for s in key.scopes)
 
 
+SUPERADMIN_LOCK = 0x70686174  # pg_advisory_xact_lock key for the last-superadmin check
+
+
+def _lock_superadmins(session: Session, excluding: str | None) -> None:
+    """Serialize last-superadmin checks until commit, so two concurrent revocations
+    cannot each count the other's token as the survivor."""
+    if session.get_bind().dialect.name == "postgresql":
+        if excluding is not None:  # the target row first, as update_key's flush does: one lock order, no deadlock
+            session.execute(select(Key.id).where(Key.id == excluding).with_for_update())
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SUPERADMIN_LOCK})
+    else:
+        # SQLite has one writer: a no-op write takes the database write lock until commit.
+        session.execute(text("UPDATE keys SET id = id WHERE 0 = 1"))
+
+
 def live_superadmins(session: Session, at: datetime, excluding: str | None = None) -> int:
+    _lock_superadmins(session, excluding)
     stmt = select(Key).where(Key.kind == "admin", live_key(at))
     if excluding is not None:
         stmt = stmt.where(Key.id != excluding)
+    # Reload rows this session already holds (the caller's own token): another request may have just changed them.
+    stmt = stmt.execution_options(populate_existing=True)
     return sum(1 for row in session.scalars(stmt) if is_superadmin(row))

@@ -1,0 +1,367 @@
+"""Who may call which admin endpoint.
+
+The matrix is generated from the route table: every admin route is joined with
+its rule in ``POLICY`` and called against real objects (an app with a
+permission, a role, a member and an app key) by tokens that lack exactly one
+thing: the rule's capability, or a scope reaching the target app.  Then come
+cross-app leaks in list endpoints, and authentication.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+from pepyhat import keys, scopes
+from pepyhat.api import admin_routes
+from pepyhat.api.policy import POLICY
+from pepyhat.schemas import CAPABILITIES
+from tests.service.conftest import Factory, unique
+
+ROUTES = sorted(admin_routes(), key=lambda route: route.name)
+EVERYTHING = [{"path": "**", "operations": ["*"]}]
+
+
+@dataclass
+class World:
+    """App A (the target) and app B (where scoped tokens live), plus their objects."""
+
+    app: str
+    other: str
+    member: str  # holds "viewer" in both apps
+    key_id: str  # an app key of A
+    key: str  # its plaintext
+    other_key_id: str  # an app key of B
+    token_id: str  # an admin token (a tokens/ resource)
+    new_app: str  # slug create_app will use
+    new_user: str  # email create_user will use
+
+
+@pytest.fixture
+def world(make: Factory) -> World:
+    roles = {"viewer": ["users.read"]}
+    app, other = make.app(roles=roles), make.app(roles=roles)
+    member = make.user()
+    make.grant(app, member, "viewer")
+    make.grant(other, member, "viewer")
+    key, other_key = make.key(app), make.key(other)
+    token = make.key(capabilities=["apps.read"], scopes=[{"path": f"apps/{app}/**", "operations": ["read"]}])
+    return World(
+        app, other, member, key["id"], key["key"], other_key["id"], token["id"],
+        new_app=unique("app"), new_user=f"{unique('new')}@example.com",
+    )
+
+
+def mint(make: Factory, capabilities, scopes) -> str:
+    """An admin token minted by the superadmin; returns its plaintext."""
+    return make.key(capabilities=sorted(capabilities), scopes=scopes)["key"]
+
+
+def error(response: httpx.Response) -> dict:
+    return response.json()["error"]
+
+
+# -- requests for every route -------------------------------------------------
+
+PATH_PARAMS = {
+    "slug": lambda w: w.app,
+    "perm": lambda w: "users.read",
+    "role": lambda w: "viewer",
+    "email": lambda w: w.member,
+    "key_id": lambda w: w.key_id,
+}
+
+# A valid body for every route that takes one, so a permitted call succeeds.
+BODIES = {
+    "create_app": lambda w: {"slug": w.new_app, "name": "New App"},
+    "update_app": lambda w: {"name": "Renamed"},
+    "create_permission": lambda w: {"slug": "reports.read"},
+    "create_role": lambda w: {"slug": "auditor", "name": "Auditor", "permissions": ["users.read"]},
+    "update_role": lambda w: {"permissions": ["users.read", "users.write"]},
+    "put_grant": lambda w: {"expires_at": (datetime.now(timezone.utc) + timedelta(days=7)).isoformat()},
+    "create_user": lambda w: {"email": w.new_user, "name": "New User"},
+    "update_user": lambda w: {"name": "Renamed"},
+    "create_key": lambda w: {"name": unique("key"), "kind": "app", "app": w.app},
+    "lookup_key": lambda w: {"key": w.key},
+    "update_key": lambda w: {"name": "renamed"},
+    "rotate_key": lambda w: {"grace": "1h"},
+}
+
+QUERIES = {
+    "delete_app": lambda w: {"force": "true"},  # A has a live key; force so a permitted call succeeds
+    "explain": lambda w: {"app": w.app},
+}
+
+# "some"-mode lists an app-B token may call: they answer 200 with B's rows only.
+FILTERED_LISTS = {"list_apps", "list_keys", "lookup_key"}
+
+
+def method_of(route: APIRoute) -> str:
+    (method,) = route.methods
+    return method
+
+
+def call(client: httpx.Client, route: APIRoute, world: World) -> httpx.Response:
+    url = re.sub(r"\{(\w+)\}", lambda m: PATH_PARAMS[m.group(1)](world), route.path)
+    body = BODIES[route.name](world) if route.name in BODIES else None
+    params = QUERIES[route.name](world) if route.name in QUERIES else None
+    return client.request(method_of(route), url, json=body, params=params)
+
+
+def test_matrix_covers_every_policy_rule():
+    names = [route.name for route in ROUTES]
+    assert len(names) == len(set(names)), "two admin routes share a name"
+    assert set(names) == set(POLICY)
+    assert all(len(route.methods) == 1 for route in ROUTES)
+    takes_body = {route.name for route in ROUTES if method_of(route) in ("POST", "PUT", "PATCH")}
+    assert takes_body == set(BODIES), "every write route needs a valid body here"
+    assert set(QUERIES) | FILTERED_LISTS <= set(POLICY)
+    assert all(POLICY[name].mode == "some" for name in FILTERED_LISTS)
+
+
+# -- the matrix ---------------------------------------------------------------
+
+route_cases = pytest.mark.parametrize("route", ROUTES, ids=[route.name for route in ROUTES])
+
+
+@route_cases
+def test_capability_and_scope_suffice(route, service, make, world):
+    """Control: the rule's capability alone, with scopes reaching A, is enough."""
+    reach = [f"apps/{world.app}/**", f"apps/{world.new_app}", "users/**", "tokens/**", "audit"]
+    token = mint(make, {POLICY[route.name].capability}, [{"path": p, "operations": ["*"]} for p in reach])
+    with service.client(token) as client:
+        response = call(client, route, world)
+    assert response.status_code == (route.status_code or 200), response.text
+
+
+@route_cases
+def test_missing_capability_is_forbidden(route, service, make, world):
+    rule = POLICY[route.name]
+    token = mint(make, set(CAPABILITIES) - {rule.capability}, EVERYTHING)
+    with service.client(token) as client:
+        response = call(client, route, world)
+    assert response.status_code == 403, response.text
+    assert error(response)["code"] == "forbidden"
+    assert error(response)["details"]["required_capability"] == rule.capability
+
+
+@route_cases
+def test_scope_of_another_app_is_forbidden(route, service, make, world):
+    """Every capability, but scoped to app B: nothing of app A is reachable."""
+    rule = POLICY[route.name]
+    own = f"apps/{world.other}/**"
+    token = mint(make, CAPABILITIES, [{"path": own, "operations": ["*"]}])
+    with service.client(token) as client:
+        response = call(client, route, world)
+    if route.name in FILTERED_LISTS:
+        assert response.status_code == 200, response.text
+        field, expected = {
+            "list_apps": ("slug", [world.other]),
+            "list_keys": ("id", [world.other_key_id]),
+            "lookup_key": ("id", []),  # the body looks up A's key
+        }[route.name]
+        assert [row[field] for row in response.json()["data"]] == expected
+        return
+    assert response.status_code == 403, response.text
+    body = error(response)
+    assert body["code"] == "forbidden"
+    assert body["details"]["required_capability"] == rule.capability
+    required = body["details"]["required_scope"]
+    assert required["operation"] == rule.operation
+    assert not scopes.matches(own, required["path"]), required
+
+
+@route_cases
+def test_no_token_is_unauthorized(route, service, world):
+    with service.anonymous() as client:
+        response = call(client, route, world)
+    assert response.status_code == 401, response.text
+    assert error(response)["code"] == "unauthorized"
+
+
+# -- no data of another app ---------------------------------------------------
+
+
+def test_app_scoped_token_lists_only_its_app(service, make, world):
+    token = mint(make, CAPABILITIES, [{"path": f"apps/{world.other}/**", "operations": ["*"]}])
+    with service.client(token) as client:
+        apps = client.get("/api/v1/apps", params={"limit": 1})
+        assert apps.status_code == 200, apps.text
+        assert [a["slug"] for a in apps.json()["data"]] == [world.other]
+        assert apps.json()["has_more"] is False
+        assert client.get("/api/v1/apps", params={"q": world.app}).json()["data"] == []
+
+        listed = client.get("/api/v1/keys")
+        assert listed.status_code == 200, listed.text
+        assert [k["id"] for k in listed.json()["data"]] == [world.other_key_id]
+        for params in ({"app": world.app}, {"kind": "admin"}, {"q": world.key_id}):
+            response = client.get("/api/v1/keys", params=params)
+            assert response.status_code == 200, response.text
+            assert response.json()["data"] == [], params
+
+        lookup = client.post("/api/v1/keys/lookup", json={"start": world.key[:10]})
+        assert lookup.status_code == 200, lookup.text
+        assert lookup.json()["data"] == []
+
+        for resource in ("members", "roles", "permissions"):
+            response = client.get(f"/api/v1/apps/{world.app}/{resource}")
+            assert response.status_code == 403, response.text
+            assert error(response)["code"] == "forbidden"
+        for path in (f"/api/v1/apps/{world.app}", f"/api/v1/keys/{world.key_id}", f"/api/v1/keys/{world.token_id}"):
+            response = client.get(path)
+            assert response.status_code == 403, response.text
+            assert error(response)["code"] == "forbidden"
+
+
+def test_user_access_shows_only_reachable_apps(service, make, world):
+    token = mint(
+        make,
+        ["users.read"],
+        [{"path": f"apps/{world.other}/**", "operations": ["read"]}, {"path": "users/**", "operations": ["read"]}],
+    )
+    with service.client(token) as client:
+        response = client.get(f"/api/v1/users/{world.member}/access")
+    assert response.status_code == 200, response.text
+    assert [a["app"] for a in response.json()["apps"]] == [world.other]
+
+
+def test_lists_filter_row_by_row(service, make, world):
+    """A scope naming one member or one user shows that row alone."""
+    outsider = make.user()
+    make.grant(world.app, outsider, "viewer")
+    token = mint(
+        make,
+        ["users.read"],
+        [
+            {"path": f"apps/{world.app}/members/{world.member}", "operations": ["read"]},
+            {"path": f"users/{world.member}", "operations": ["read"]},
+        ],
+    )
+    with service.client(token) as client:
+        members = client.get(f"/api/v1/apps/{world.app}/members")
+        users = client.get("/api/v1/users", params={"limit": 500})
+        refused = client.get(f"/api/v1/users/{outsider}")
+    assert members.status_code == 200, members.text
+    assert [m["email"] for m in members.json()["data"]] == [world.member]
+    assert users.status_code == 200, users.text
+    assert [u["email"] for u in users.json()["data"]] == [world.member]
+    assert refused.status_code == 403, refused.text
+    assert error(refused)["code"] == "forbidden"
+
+
+def test_star_in_an_email_is_not_a_wildcard(service, make, world):
+    """Emails may contain '*'; in a resource path it is a literal, never a glob."""
+    starred = make.user(f"x*{unique('y')}@example.com")
+    token = mint(
+        make,
+        ["users.read", "users.write", "grants.write"],
+        [{"path": f"apps/{world.app}/members/{world.member}", "operations": ["*"]},
+         {"path": f"users/{world.member}", "operations": ["*"]}],
+    )
+    exact = mint(make, ["users.read"], [{"path": f"users/{starred}", "operations": ["read"]}])
+    with service.client(token) as client:
+        attempts = [
+            client.put(f"/api/v1/apps/{world.app}/members/{starred}/roles/viewer"),
+            client.get(f"/api/v1/users/{starred}"),
+            client.patch(f"/api/v1/users/{starred}", json={"active": False}),
+            client.delete(f"/api/v1/users/{starred}"),
+            client.post("/api/v1/users", json={"email": f"*{unique('z')}@example.com", "name": "Star"}),
+        ]
+    for response in attempts:
+        assert response.status_code == 403, f"{response.request.method} {response.request.url}: {response.text}"
+        assert error(response)["code"] == "forbidden"
+    with service.client(exact) as client:
+        response = client.get(f"/api/v1/users/{starred}")
+    assert response.status_code == 200, response.text
+
+
+def test_app_keys_and_admin_tokens_are_separate_resources(service, make, world):
+    apps_only = mint(make, ["keys.read"], [{"path": "apps/**", "operations": ["read"]}])
+    tokens_only = mint(make, ["keys.read"], [{"path": "tokens/**", "operations": ["read"]}])
+    with service.client(apps_only) as client:
+        assert client.get("/api/v1/keys", params={"kind": "admin"}).json()["data"] == []
+        assert client.get(f"/api/v1/keys/{world.token_id}").status_code == 403
+        assert client.get(f"/api/v1/keys/{world.key_id}").status_code == 200
+    with service.client(tokens_only) as client:
+        assert client.get("/api/v1/keys", params={"kind": "app", "app": world.app}).json()["data"] == []
+        assert client.get(f"/api/v1/keys/{world.key_id}").status_code == 403
+        assert client.get(f"/api/v1/keys/{world.token_id}").status_code == 200
+
+
+def test_unknown_key_id_is_not_found_before_scope(service, make, world):
+    """Key routes look the key up to learn its path; ids are random, so a 404 tells nothing."""
+    token = mint(make, CAPABILITIES, [{"path": f"apps/{world.other}/**", "operations": ["*"]}])
+    with service.client(token) as client:
+        response = client.get(f"/api/v1/keys/key_{'0' * 16}")
+    assert response.status_code == 404, response.text
+    assert error(response)["code"] == "key_not_found"
+
+
+# -- authentication -----------------------------------------------------------
+
+
+def _unauthorized(response: httpx.Response, reason: str | None = None) -> None:
+    assert response.status_code == 401, response.text
+    assert error(response)["code"] == "unauthorized"
+    if reason is not None:
+        assert error(response)["details"]["reason"] == reason
+
+
+def _bad_checksum() -> str:
+    token = keys.mint("admin")
+    last = "1" if token[-1] != "1" else "2"
+    return token[:-1] + last
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        pytest.param(None, id="none"),
+        pytest.param("Bearer", id="bearer-without-token"),
+        pytest.param("Basic dXNlcjpwYXNz", id="basic"),
+        pytest.param("Bearer not-a-key", id="garbage"),
+        pytest.param("Bearer pha_short", id="short"),
+        pytest.param(f"Bearer {_bad_checksum()}", id="bad-checksum"),
+        pytest.param(f"Bearer {keys.mint('admin')}", id="unknown"),
+    ],
+)
+def test_bad_credentials_are_unauthorized(service, authorization):
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    with service.anonymous() as client:
+        response = client.get("/api/v1/apps", headers=headers)
+    _unauthorized(response)
+
+
+def test_revoked_token_is_unauthorized(service, admin, make):
+    created = make.key(capabilities=["apps.read"], scopes=EVERYTHING)
+    with service.client(created["key"]) as client:
+        assert client.get("/api/v1/apps").status_code == 200
+        revoked = admin.delete(f"/api/v1/keys/{created['id']}")
+        assert revoked.status_code == 200, revoked.text
+        _unauthorized(client.get("/api/v1/apps"), "key_revoked")
+
+
+def test_expired_token_is_unauthorized(service, admin, make):
+    created = make.key(capabilities=["apps.read"], scopes=EVERYTHING)
+    # Rotating with no grace expires the old token at once (no clock games needed).
+    rotated = admin.post(f"/api/v1/keys/{created['id']}/rotate", json={"grace": "0s"})
+    assert rotated.status_code == 201, rotated.text
+    assert rotated.json()["previous"]["status"] == "expired"
+    with service.client(created["key"]) as client:
+        _unauthorized(client.get("/api/v1/apps"), "key_expired")
+    with service.client(rotated.json()["key"]) as client:
+        assert client.get("/api/v1/apps").status_code == 200
+
+
+@pytest.mark.parametrize("header", ["Authorization", "X-API-Key"])
+def test_app_key_is_unauthorized_on_admin_api(service, make, header):
+    app_key = make.key(make.app(), scopes=EVERYTHING)["key"]
+    value = f"Bearer {app_key}" if header == "Authorization" else app_key
+    with service.anonymous() as client:
+        response = client.get("/api/v1/apps", headers={header: value})
+    _unauthorized(response, "invalid_api_key")
