@@ -47,7 +47,7 @@ class PepyHatApp(App[None]):
     MODES = {"apps": _apps_screen, "users": _users_screen, "keys": _keys_screen}
     DEFAULT_MODE = "apps"
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("q", "quit", "Quit", id="quit", show=False),  # in `?` and the palette; the footer must fit 80 columns
         Binding("colon", "goto", "Go to", id="goto"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("ctrl+p", "command_palette", "Palette", id="palette", show=False),
@@ -157,8 +157,11 @@ class PepyHatApp(App[None]):
                 await self._client.aclose()
             except Exception:  # closing a dead connection must not block quitting
                 pass
-        if self._tempdir is not None:
+        if self._tempdir is not None and self._client is not None:
             self._tempdir.cleanup()
+        # Quitting while the demo service is still being built: its thread cannot be
+        # stopped and would recreate the folder; the directory's finalizer removes it
+        # at exit, after Python has joined that thread.
 
     # -- navigation -----------------------------------------------------------
 

@@ -6,6 +6,7 @@ a 409, surfaces as ``ClientError`` carrying status, code and message.
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +50,20 @@ def _params(**values: Any) -> dict[str, Any]:
     return out
 
 
+def build_embedded_service(database: Path, operator: str, *, demo: bool = False, demo_now: datetime | None = None):
+    """The service's ASGI app on a migrated SQLite file, filled with the demo org if asked (blocking)."""
+    from pepyhat.api import create_app
+    from pepyhat.config import Settings
+
+    settings = Settings(database_url=f"sqlite:///{database}", embedded_operator=operator, redis_url=None)
+    app = create_app(settings, run_migrations=True)
+    if demo:
+        from pepyhat import demo as demo_data
+
+        demo_data.generate(app.state.runtime.engine, users=300, apps=5, seed=7, now=demo_now)
+    return app
+
+
 class PepyHatClient:
     def __init__(self, http: httpx.AsyncClient, stack: AsyncExitStack | None = None) -> None:
         self._http = http
@@ -71,16 +86,13 @@ class PepyHatClient:
         demo: bool = False,
         demo_now: datetime | None = None,
     ) -> "PepyHatClient":
-        """Run the service in-process on a SQLite file (imported here, not at start-up)."""
-        from pepyhat.api import create_app
-        from pepyhat.config import Settings
+        """Run the service in-process on a SQLite file.
 
-        settings = Settings(database_url=f"sqlite:///{database}", embedded_operator=operator, redis_url=None)
-        app = create_app(settings, run_migrations=True)
-        if demo:
-            from pepyhat import demo as demo_data
-
-            demo_data.generate(app.state.runtime.engine, users=300, apps=5, seed=7, now=demo_now)
+        Importing, migrating and (for the demo) filling it takes a second or more of
+        blocking work: it runs in a thread, so the dashboard paints and answers keys
+        meanwhile.  Only the lifespan (background tasks) is entered on this event loop.
+        """
+        app = await asyncio.to_thread(build_embedded_service, database, operator, demo=demo, demo_now=demo_now)
         stack = AsyncExitStack()
         await stack.enter_async_context(app.router.lifespan_context(app))
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("127.0.0.1", 0))

@@ -26,8 +26,9 @@ class AppDetailScreen(GuardedScreen):
         Binding("e", "edit", "Edit", id="edit"),
         Binding("d", "delete", "Delete", id="delete"),
         Binding("slash", "filter", "Filter", id="filter"),
-        Binding("ctrl+r", "refresh", "Refresh", id="refresh"),
-        Binding("escape", "back", "Back", id="back"),
+        # Universal keys stay out of the footer so it fits 80 columns; `?` and ctrl+p list them.
+        Binding("ctrl+r", "refresh", "Refresh", id="refresh", show=False),
+        Binding("escape", "back", "Back", id="back", show=False),
         Binding("1", "tab('roles')", "Roles", id="tab-roles", show=False),
         Binding("2", "tab('permissions')", "Permissions", id="tab-permissions", show=False),
         Binding("3", "tab('members')", "Members", id="tab-members", show=False),
@@ -115,7 +116,7 @@ class AppDetailScreen(GuardedScreen):
                     lambda k: k.id,
                     id="table-keys",
                 )
-        yield Footer()
+        yield Footer(compact=True)  # dense, so a screen's keys fit 80 columns
 
     def on_mount(self) -> None:
         self.load_details()
@@ -169,6 +170,12 @@ class AppDetailScreen(GuardedScreen):
                 self.app.push_screen(UserDetailScreen(member.email))
         elif self.active_tab == "roles" and self.check_action("edit", ()):
             self.action_edit()
+        elif self.active_tab == "keys":
+            key = self.table().selected()
+            if key is not None:
+                from pepyhat_tui.screens.key_detail import KeyDetailScreen
+
+                self.app.push_screen(KeyDetailScreen(key))
 
     @property
     def filter_input(self) -> FilterInput:

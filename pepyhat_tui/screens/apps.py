@@ -90,7 +90,8 @@ class AppsScreen(ListScreen):
             f"{current.role_count} roles, their permissions, and the grants of {current.member_count} members.",
         ]
         if current.active_key_count:
-            lines.append(f"[b]{current.active_key_count} active app keys will be revoked[/b]; apps using them lose access.")
+            keys = "1 active app key" if current.active_key_count == 1 else f"{current.active_key_count} active app keys"
+            lines.append(f"[b]{keys} will be revoked[/b]; apps using them lose access.")
         typed = current.slug if self.app.target.color == "red" else None
 
         def confirmed(yes: bool | None) -> None:

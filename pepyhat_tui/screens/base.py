@@ -63,7 +63,8 @@ class ListScreen(GuardedScreen):
 
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="filter"),
-        Binding("ctrl+r", "refresh", "Refresh", id="refresh"),
+        # Universal keys stay out of the footer so it fits 80 columns; `?` and ctrl+p list them.
+        Binding("ctrl+r", "refresh", "Refresh", id="refresh", show=False),
         Binding("escape", "back", "Back", id="back", show=False),
     ]
     HEADING: ClassVar[str] = ""
@@ -95,7 +96,7 @@ class ListScreen(GuardedScreen):
         yield FilterInput(id="filter")
         yield Banner(id="banner")
         yield PagedTable(self.COLUMNS, self._fetch, self.cells, self.row_key, id="table")
-        yield Footer()
+        yield Footer(compact=True)  # dense, so a screen's keys fit 80 columns
 
     @property
     def table(self) -> PagedTable:

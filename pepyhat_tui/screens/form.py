@@ -49,7 +49,9 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
         raise NotImplementedError
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="dialog", classes="dialog form"):
+        # Not a focus stop itself: the first field gets the focus the moment the form opens,
+        # so keys typed right away land in it (fields scroll into view as they take focus).
+        with VerticalScroll(id="dialog", classes="dialog form", can_focus=False):
             yield Static(self.heading, classes="dialog-title")
             yield from self.fields()
             yield Static("", id="form-error", classes="form-error")

@@ -64,8 +64,6 @@ class GrantForm(FormScreen):
         select = self.query_one("#app", Select)
         select.set_options([(f"{a.slug} — {a.name}", a.slug) for a in apps])
         select.prompt = "choose an app"
-        if self.fixed_email is not None:
-            select.focus()
 
     @work(group="options", exclusive=True)
     async def _load_roles(self, app: str) -> None:

@@ -31,7 +31,10 @@ class HelpScreen(ModalScreen[None]):
         table = self.query_one(DataTable)
         table.add_columns("key", "action")
         seen = set()
-        for key, active in self.under.active_bindings.items():
+        # Our own bindings (they all have ids) first: Textual's navigation keys would
+        # otherwise push the screen's actions below the fold.
+        bindings = sorted(self.under.active_bindings.items(), key=lambda item: item[1].binding.id is None)
+        for key, active in bindings:
             binding = active.binding
             if not active.enabled or (binding.action, binding.description) in seen:
                 continue

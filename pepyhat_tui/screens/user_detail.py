@@ -21,8 +21,9 @@ class UserDetailScreen(GuardedScreen):
         Binding("d", "remove", "Remove role", id="remove-grant"),
         Binding("x", "toggle_active", "(De)activate", id="toggle-active"),
         Binding("e", "edit", "Edit", id="edit"),
-        Binding("ctrl+r", "refresh", "Refresh", id="refresh"),
-        Binding("escape", "back", "Back", id="back"),
+        # Universal keys stay out of the footer so it fits 80 columns; `?` and ctrl+p list them.
+        Binding("ctrl+r", "refresh", "Refresh", id="refresh", show=False),
+        Binding("escape", "back", "Back", id="back", show=False),
     ]
     ACTION_CAPABILITIES = {
         "grant": ("grants.write", "apps/*/members/*", "write"),
@@ -42,7 +43,7 @@ class UserDetailScreen(GuardedScreen):
         yield Static(f"[b]User {self.email}[/b]  loading…", id="title")
         yield Banner(id="banner")
         yield DataTable(id="access", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)  # dense, so a screen's keys fit 80 columns
 
     def on_mount(self) -> None:
         table = self.query_one("#access", DataTable)

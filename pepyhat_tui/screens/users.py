@@ -22,7 +22,7 @@ class UsersScreen(ListScreen):
         Binding("e", "edit", "Edit", id="edit"),
         Binding("d", "delete", "Delete", id="delete"),
         Binding("x", "toggle_active", "(De)activate", id="toggle-active"),
-        Binding("a", "cycle_filter", "Active filter", id="active-filter"),
+        Binding("a", "cycle_filter", "Active filter", id="active-filter", show=False),  # in `?`; the footer must fit 80 columns
     ]
     ACTION_CAPABILITIES = {
         "new": ("users.write", "users/*", "write"),
