@@ -11,49 +11,13 @@ drift with the calendar.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
 
-from pepyhat.store import queries
-from pepyhat_tui.app import PepyHatApp
-from pepyhat_tui.config import Target
+from tests.tui.support import goto, settle, steps
 
-FIXED = datetime(2025, 6, 2, 9, 30, tzinfo=timezone.utc)
 WIDE = (120, 36)
 SMALL = (80, 24)
-
-
-@pytest.fixture
-def demo_app(monkeypatch: pytest.MonkeyPatch) -> PepyHatApp:
-    # The embedded service derives statuses and counts from queries.now().
-    monkeypatch.setattr(queries, "now", lambda: FIXED)
-    return PepyHatApp(Target("demo", "demo", color="blue"), clock=lambda: FIXED, demo_now=FIXED)
-
-
-async def settle(pilot: Pilot) -> None:
-    """Let every worker finish, including those started by the previous ones."""
-    for _ in range(4):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-    # A focused input's cursor blinks on a timer: hold it still for the picture.
-    for field in pilot.app.screen.query(Input):
-        field.cursor_blink = False
-    await pilot.pause()
-
-
-async def steps(pilot: Pilot, *keys: str) -> None:
-    """Press keys one at a time, settling after each (a key may start a worker or push a screen)."""
-    await settle(pilot)
-    for key in keys:
-        await pilot.press(key)
-        await settle(pilot)
-
-
-async def goto(pilot: Pilot, screen: str) -> None:
-    await steps(pilot, "colon", *screen, "enter")
 
 
 def test_apps(snap_compare, demo_app):
