@@ -38,9 +38,15 @@ def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         path = make_url(url).database
+        pool = {}
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            # A file database gets a QueuePool sized like PostgreSQL's: the default (5 + 10
+            # overflow) is smaller than the request thread pool, so under 16 concurrent requests
+            # about one in seven opened a fresh connection (file, pragmas below, schema parse,
+            # cold statement cache) and closed it again.  (In-memory ones use a pool without sizes.)
+            pool = {"pool_size": 20, "max_overflow": 20}
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):

@@ -37,7 +37,7 @@ class GuardedScreen(Screen):
         return True if self.app.allows(capability, path, operation) else False
 
     def report(self, error: ClientError, title: str = "Request failed") -> None:
-        self.notify(error.message, title=f"{title} ({error.code})", severity="error", timeout=8)
+        self.notify(error.message, title=f"{title} ({error.code})", severity="error", timeout=8, markup=False)
 
     def mutate(self, call: Callable[[], Awaitable[Any]], done: str, then: Callable[[Any], None] | None = None) -> None:
         """Run a change in a worker; a refusal becomes a toast and the screen stays as it was."""

@@ -13,6 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
@@ -60,7 +61,8 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
                 yield Button(self.save_label, id="save", variant="primary")
 
     def show_error(self, message: str) -> None:
-        self.query_one("#form-error", Static).update(f"✗ {message}")
+        # Messages quote patterns such as `[a-z0-9]`: shown as text, never read as markup.
+        self.query_one("#form-error", Static).update(f"✗ {escape(message)}")
 
     @on(Button.Pressed, "#save")
     @on(Input.Submitted)
@@ -83,7 +85,7 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
             result = await self._submit(body)
         except ClientError as exc:
             self.show_error(exc.message)
-            self.notify(exc.message, title=f"Not saved ({exc.code})", severity="error")
+            self.notify(exc.message, title=f"Not saved ({exc.code})", severity="error", markup=False)
             return
         finally:
             save.disabled = False

@@ -12,7 +12,11 @@ from textual.widgets import Input, Static
 
 
 class GotoScreen(ModalScreen[tuple[str, str | None] | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="goto-cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="goto-cancel"),
+        # Shell-like: tab takes the completion shown after the cursor (`:us` tab -> `:users`).
+        Binding("tab", "complete", "Complete", id="goto-complete", show=False),
+    ]
 
     def __init__(self, destinations: list[str]) -> None:
         super().__init__()
@@ -39,6 +43,11 @@ class GotoScreen(ModalScreen[tuple[str, str | None] | None]):
             self.query_one("#goto-error", Static).update(f"no screen {name!r}: try {', '.join(self.destinations)}")
             return
         self.dismiss((matches[0], words[1] if len(words) > 1 else None))
+
+    def action_complete(self) -> None:
+        field = self.query_one("#goto-input", Input)
+        field.cursor_position = len(field.value)
+        field.action_cursor_right()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.binding import Binding
 
 from pepyhat import schemas
@@ -46,6 +46,13 @@ class UsersScreen(ListScreen):
 
     def subtitle(self) -> str:
         return f"[dim]({ACTIVE_LABELS[self.active_filter]})[/dim]"
+
+    @on(events.ScreenResume)
+    def _resumed(self) -> None:
+        # Back from a user's detail (where they may have been edited or deactivated):
+        # show the users as they are now; the reload keeps the cursor on its row.
+        if self.table.loaded_once:
+            self.table.reload(self.table.query_text)
 
     @on(PagedTable.RowSelected)
     def _open(self, event: PagedTable.RowSelected) -> None:

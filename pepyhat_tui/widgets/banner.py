@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from textual.markup import escape
 from textual.widgets import Static
 
 
 class Banner(Static):
     def show(self, message: str) -> None:
-        self.update(f"⚠ {message}  (ctrl+r retries)")
+        self.update(f"⚠ {escape(message)}  (ctrl+r retries)")  # service text, not markup
         self.display = True
 
     def hide(self) -> None:

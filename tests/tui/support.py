@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 # Both clocks (the dashboard's and the embedded service's) read this in tests,
 # so relative times, key statuses and snapshots do not drift with the calendar.
@@ -17,6 +17,12 @@ async def settle(pilot: Pilot) -> None:
     for _ in range(4):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+    # A DataTable sizes its columns to new rows on its next idle; under load that can
+    # come after the pauses above, and a picture would show header-wide columns.
+    for _ in range(100):
+        if not any(table._require_update_dimensions for table in pilot.app.screen.query(DataTable)):
+            break
+        await pilot.pause(0.02)
     # A focused input's cursor blinks on a timer: hold it still for pictures.
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False

@@ -1,0 +1,210 @@
+"""What a token may not do is not offered: no key, no footer entry, no palette entry, no `?` row.
+
+And the top line always says where we are and whether we are read-only.
+"""
+
+from __future__ import annotations
+
+from time import monotonic
+from typing import Callable
+
+from textual.command import CommandList, CommandPalette
+from textual.pilot import Pilot
+from textual.widgets import Footer, Static
+from textual.widgets._footer import FooterKey
+
+from pepyhat_tui.app import PepyHatApp
+from pepyhat_tui.client import EMBEDDED_URL, PepyHatClient
+from pepyhat_tui.config import Target
+from pepyhat_tui.screens.app_detail import AppDetailScreen
+from pepyhat_tui.screens.apps import AppsScreen
+from pepyhat_tui.screens.help import HelpScreen
+from pepyhat_tui.screens.users import UsersScreen
+from pepyhat_tui.widgets.environment_bar import EnvironmentBar
+from tests.tui.support import FIXED, goto, settle, steps
+
+SIZE = (120, 36)
+MUTATING = ("new", "edit", "delete")
+LOCK = "🔒 read-only"
+
+
+async def until(pilot: Pilot, predicate: Callable[[], object], what: str, timeout: float = 5.0) -> None:
+    deadline = monotonic() + timeout
+    while not predicate():
+        if monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.02)
+    await settle(pilot)
+
+
+def header(pilot: Pilot) -> str:
+    return pilot.app.screen.query_one(EnvironmentBar).visual.plain
+
+
+def offered(screen) -> set[str]:
+    """The actions the screen's active bindings offer (what keys do right now)."""
+    return {active.binding.action for active in screen.active_bindings.values() if active.enabled}
+
+
+def footer(screen) -> set[str]:
+    return {key.description for key in screen.query_one(Footer).query(FooterKey)}
+
+
+async def palette(pilot: Pilot) -> set[str]:
+    await steps(pilot, "ctrl+p")
+    assert isinstance(pilot.app.screen, CommandPalette)
+    commands = pilot.app.screen.query_one(CommandList)
+    await until(pilot, lambda: commands.option_count > 0, "palette entries")
+    entries = {commands.get_option_at_index(i).prompt.plain.splitlines()[0] for i in range(commands.option_count)}
+    await steps(pilot, "escape")
+    return entries
+
+
+async def help_rows(pilot: Pilot) -> set[str]:
+    await steps(pilot, "question_mark")
+    screen = pilot.app.screen
+    assert isinstance(screen, HelpScreen)
+    table = screen.query_one("#help-keys")
+    rows = {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
+    await steps(pilot, "escape")
+    return rows
+
+
+async def assert_no_mutations(pilot: Pilot, screen) -> None:
+    """n/e/d: not bound, not in the footer, the palette or `?`, and pressing them does nothing."""
+    for action in MUTATING:
+        assert screen.check_action(action, ()) is False, action
+    assert not offered(screen) & set(MUTATING)
+    assert not {"n", "e", "d"} & set(screen.active_bindings)
+    assert not footer(screen) & {"New", "Edit", "Delete"}
+    assert not await palette(pilot) & {"New", "Edit", "Delete"}
+    assert not await help_rows(pilot) & {"New", "Edit", "Delete"}
+    await steps(pilot, "n", "e", "d")
+    assert pilot.app.screen is screen, "a mutating key opened something"
+
+
+async def test_control_a_full_token_is_offered_every_action(service):
+    # The same checks as below must see the actions when the token has them (no vacuous pass).
+    token = service.mint()
+    async with service.dashboard(token).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert all(screen.check_action(a, ()) for a in MUTATING)
+        assert set(MUTATING) <= offered(screen)
+        assert {"New", "Edit", "Delete"} <= footer(screen)
+        assert {"New", "Edit", "Delete"} <= await palette(pilot)
+        assert {"New", "Edit", "Delete"} <= await help_rows(pilot)
+        assert LOCK not in header(pilot)
+
+
+async def test_a_token_scoped_to_crm_read_sees_only_crm_and_no_changes(service):
+    token = service.mint(["apps.read"], ["apps/crm/**=read"])
+    async with service.http(token) as http, service.dashboard(token).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, AppsScreen)
+        api = (await http.get("/api/v1/apps")).json()["data"]
+        assert list(screen.table.items) == [a["slug"] for a in api] == ["crm"]
+        assert LOCK in header(pilot)  # read capabilities only: the dashboard is read-only
+        await assert_no_mutations(pilot, screen)
+
+        await steps(pilot, "enter")
+        detail = pilot.app.screen
+        assert isinstance(detail, AppDetailScreen) and detail.slug == "crm"
+        assert list(detail.table("roles").items) == ["accounts-manager", "admin", "editor", "viewer"]
+        for key in "1234":
+            await steps(pilot, key)
+            for action in MUTATING:
+                assert detail.check_action(action, ()) is False, (detail.active_tab, action)
+            assert not footer(detail) & {"New", "Edit", "Delete"}
+        await steps(pilot, "1")
+        assert not await palette(pilot) & {"New", "Edit", "Delete"}
+        await steps(pilot, "enter", "n", "d")  # enter on a role does not edit it either
+        assert pilot.app.screen is detail
+    async with service.http() as operator:
+        roles = (await operator.get("/api/v1/apps/crm/roles")).json()["data"]
+        assert [r["slug"] for r in roles] == ["accounts-manager", "admin", "editor", "viewer"]
+
+
+async def test_read_only_flag_removes_changes_and_shows_a_lock(service):
+    token = service.mint()  # every capability: only the flag makes it read-only
+    async with service.http(token) as http, service.dashboard(token, read_only=True).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert len(screen.table.items) == 5
+        assert LOCK in header(pilot)
+        await assert_no_mutations(pilot, screen)
+
+        await steps(pilot, "enter")
+        detail = pilot.app.screen
+        assert isinstance(detail, AppDetailScreen)
+        assert LOCK in header(pilot)
+        for key in "1234":
+            await steps(pilot, key)
+            assert detail.table().row_count > 0
+            assert not offered(detail) & set(MUTATING)
+        await steps(pilot, "d")
+        assert pilot.app.screen is detail
+        assert len((await http.get("/api/v1/apps")).json()["data"]) == 5
+
+        # Users: no new, edit, delete or (de)activate either.
+        await goto(pilot, "users")
+        users = pilot.app.screen
+        assert isinstance(users, UsersScreen) and users.table.row_count > 0
+        assert not offered(users) & {"new", "edit", "delete", "toggle_active"}
+
+
+async def test_a_users_read_token_sees_users_but_no_apps_actions(service):
+    token = service.mint(["users.read"])
+    async with service.http(token) as http, service.dashboard(token).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        apps = pilot.app.screen
+        assert isinstance(apps, AppsScreen)
+        assert apps.table.row_count == 0
+        banner = apps.query_one("#banner", Static)
+        assert banner.display and "apps.read" in banner.visual.plain  # says why the list is empty
+        assert LOCK in header(pilot)
+        await assert_no_mutations(pilot, apps)
+
+        await goto(pilot, "users")
+        users = pilot.app.screen
+        assert isinstance(users, UsersScreen)
+        expected = (await http.get("/api/v1/users", params={"limit": 100})).json()["data"]
+        assert list(users.table.items) == [u["email"] for u in expected] and expected
+        assert not offered(users) & {"new", "edit", "delete", "toggle_active"}
+        assert not footer(users) & {"New", "Edit", "Delete", "(De)activate"}
+
+
+async def test_header_names_the_target_and_identity(service):
+    token = service.mint(name="ci-bot")
+    async with service.dashboard(token, color="green").run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        bar = pilot.app.screen.query_one(EnvironmentBar)
+        assert bar.visual.plain == " Pepy Hat │ test │ ci-bot"
+        assert bar.has_class("-color-green") and not bar.has_class("-color-red")
+
+    async with service.dashboard(None).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert header(pilot) == " Pepy Hat │ embedded"
+
+    # A profile: its name, its URL, its colour, on every screen.
+    target = Target("remote", "prod", url=EMBEDDED_URL, token=token, color="red", profile="prod")
+    app = PepyHatApp(target, client=PepyHatClient(service.http(token)), clock=lambda: FIXED)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        expected = f" Pepy Hat │ prod ({EMBEDDED_URL}) │ ci-bot"
+        assert header(pilot) == expected
+        assert pilot.app.screen.query_one(EnvironmentBar).has_class("-color-red")
+        await steps(pilot, "enter")
+        assert isinstance(pilot.app.screen, AppDetailScreen) and header(pilot) == expected
+        await goto(pilot, "keys")
+        assert header(pilot) == expected
+
+
+async def test_demo_header(demo_app):
+    async with demo_app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: demo_app.identity is not None, "the demo to start")
+        bar = pilot.app.screen.query_one(EnvironmentBar)
+        assert bar.visual.plain == " Pepy Hat │ demo"
+        assert bar.has_class("-color-blue")
+        assert pilot.app.screen.check_action("new", ()) is True  # the local operator may do anything
