@@ -9,30 +9,51 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, or_, select
+from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from pepyhat import schemas
 from pepyhat.store.tables import App, Grant, Key, Permission, Role, RolePermission, User, UTCDateTime
 
 _AT = bindparam("at", type_=UTCDateTime())
+_keys, _apps, _users = Key.__table__, App.__table__, User.__table__
+_grants, _roles = Grant.__table__, Role.__table__
+_role_perms, _perms = RolePermission.__table__, Permission.__table__
 
-KEY_BY_HASH = select(
-    Key.id, Key.kind, Key.scopes, Key.rate_limit_per_minute, Key.expires_at, Key.revoked_at
-).where(Key.hash == bindparam("hash"))
-APP_BY_SLUG = select(App.id).where(App.slug == bindparam("slug"))
+# The data plane asks two questions per request, one statement each (a round trip
+# on PostgreSQL costs more than the extra join): the key with the asked app's id,
+# then the user with every live (role, permission) pair in that app.
+KEY_FOR_APP = select(
+    _keys.c.id,
+    _keys.c.kind,
+    _keys.c.scopes,
+    _keys.c.rate_limit_per_minute,
+    _keys.c.expires_at,
+    _keys.c.revoked_at,
+    select(_apps.c.id).where(_apps.c.slug == bindparam("slug")).scalar_subquery().label("app_id"),
+).where(_keys.c.hash == bindparam("hash"))
 USER_BY_EMAIL = select(User.id, User.active).where(User.email == bindparam("email"))
-LIVE_GRANTS = (
-    select(Role.slug, Permission.slug)
-    .select_from(Grant)
-    .join(Role, Role.id == Grant.role_id)
-    .outerjoin(RolePermission, RolePermission.role_id == Role.id)
-    .outerjoin(Permission, Permission.id == RolePermission.permission_id)
-    .where(
-        Grant.user_id == bindparam("user_id"),
-        Role.app_id == bindparam("app_id"),
-        or_(Grant.expires_at.is_(None), Grant.expires_at > _AT),
+# A chain of LEFT JOINs from the user, so a user without live grants in the app still
+# gives one row (role NULL), and grants in other apps come back with role NULL too.
+# (A nested "LEFT JOIN (grants JOIN roles)" reads the same but SQLite materialises
+# every grant of the app first: 400 us instead of 60.)
+USER_ACCESS = (
+    select(_users.c.active, _roles.c.slug.label("role"), _perms.c.slug.label("permission"))
+    .select_from(
+        _users.outerjoin(
+            _grants,
+            and_(
+                _grants.c.user_id == _users.c.id,
+                or_(_grants.c.expires_at.is_(None), _grants.c.expires_at > _AT),
+            ),
+        )
+        .outerjoin(_roles, and_(_roles.c.id == _grants.c.role_id, _roles.c.app_id == bindparam("app_id")))
+        .outerjoin(_role_perms, _role_perms.c.role_id == _roles.c.id)
+        .outerjoin(_perms, _perms.c.id == _role_perms.c.permission_id)
     )
+    .where(_users.c.email == bindparam("email"))
 )
+
+
 ALL_GRANTS = (
     select(App.slug, App.name, Role.id, Role.slug, Grant.granted_by, Grant.granted_at, Grant.expires_at)
     .select_from(Grant)
@@ -69,20 +90,26 @@ class Access:
 NOT_FOUND = Access(False, False, [], [])
 
 
-def access(conn: Connection, app_id: int, email: str, at: datetime) -> Access:
-    """The data plane's answer for a lower-cased email. Fails closed for deactivated users."""
-    user = conn.execute(USER_BY_EMAIL, {"email": email}).first()
-    if user is None:
+def answer(rows) -> Access:
+    """The data plane's answer from USER_ACCESS rows. Fails closed for deactivated users."""
+    if not rows:
         return NOT_FOUND
-    if not user.active:
+    if not rows[0][0]:
         return Access(True, False, [], [])
+    # Rows unpack as tuples: attribute access by name costs more than the query here.
     roles: set[str] = set()
     perms: set[str] = set()
-    for role, perm in conn.execute(LIVE_GRANTS, {"user_id": user.id, "app_id": app_id, "at": at}):
-        roles.add(role)
-        if perm is not None:
-            perms.add(perm)
+    for _, role, perm in rows:
+        if role is not None:
+            roles.add(role)
+            if perm is not None:
+                perms.add(perm)
     return Access(True, True, sorted(roles), sorted(perms))
+
+
+def access(conn: Connection, app_id: int, email: str, at: datetime) -> Access:
+    """The data plane's answer for a lower-cased email."""
+    return answer(conn.execute(USER_ACCESS, {"email": email, "app_id": app_id, "at": at}).all())
 
 
 def _grants(conn: Connection, user_id: int, at: datetime):

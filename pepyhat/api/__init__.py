@@ -20,6 +20,7 @@ from pepyhat.api.runtime import Runtime
 from pepyhat.config import Settings
 from pepyhat.ratelimit import make_limiter
 from pepyhat.store.db import make_engine, make_sessionmaker, migrate
+from pepyhat.store.reads import make_reads
 from pepyhat.usage import UsageTracker
 
 log = logging.getLogger("pepyhat.service")
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = False
         sessions=make_sessionmaker(engine),
         limiter=make_limiter(settings.redis_url),
         usage=UsageTracker(engine),
+        reads=make_reads(engine),
     )
 
     @asynccontextmanager
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = False
             with suppress(Exception):
                 await run_in_threadpool(rt.usage.flush)
             rt.limiter.close()
+            await rt.reads.close()
             engine.dispose()
 
     app = FastAPI(

@@ -1,7 +1,7 @@
 """The data plane: what apps call on every sign-in or page view.
 
-Kept lean on purpose: Core statements on a plain connection, no admin
-dependencies, one response object built by hand.
+Kept lean on purpose: two reads on the event loop (``pepyhat.store.reads``), no
+admin dependencies, one response object built by hand.
 """
 
 from __future__ import annotations
@@ -11,11 +11,14 @@ from datetime import datetime, timezone
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from pepyhat import authz, keys, metrics, schemas, scopes
 from pepyhat.api.auth import KeyRefused, check_key, embedded_principal, presented_key
-from pepyhat.api.runtime import runtime
+from pepyhat.api.runtime import Runtime, runtime
 from pepyhat.errors import ApiError
+from pepyhat.ratelimit import Decision, Limiter, MemoryLimiter
+from pepyhat.store.reads import Disconnected
 
 router = APIRouter(tags=["data plane"])
 
@@ -34,8 +37,39 @@ def _refuse(status: int, code: str, message: str, headers: dict | None = None) -
     return ApiError(status, code, message, headers={**NO_STORE, **(headers or {})})
 
 
+async def _decide(rt: Runtime, request: Request, digest: str, app: str, email: str, now: datetime) -> tuple[authz.Access, dict]:
+    """The checks of the brief, in its order, and the answer: two reads on one connection."""
+    async with rt.reads.session() as db:
+        key = await db.key(digest, app)
+        if key is None:
+            raise _refuse(403, "invalid_api_key", "invalid API key: unknown key")
+        request.state.key_id = key.id
+        if key.revoked_at is not None:
+            raise _refuse(403, "key_revoked", "API key has been revoked")
+        if key.expires_at is not None and key.expires_at <= now:
+            raise _refuse(403, "key_expired", "API key has expired")
+        if key.app_id is None:
+            raise _refuse(404, "app_not_found", f"app {app!r} not found")
+        path = f"apps/{app}/authz/{email}"
+        if not any(scopes.allows(s["operations"], "read") and scopes.matches(s["path"], path) for s in key.scopes):
+            raise _refuse(403, "key_not_for_app", f"this key may not read {path}")
+        headers = dict(NO_STORE)
+        if key.rate_limit_per_minute:
+            decision = await _hit(rt.limiter, key.id, key.rate_limit_per_minute)
+            headers.update(decision.headers())
+            if not decision.allowed:
+                raise _refuse(429, "rate_limited", f"rate limit of {decision.limit}/minute reached", decision.headers())
+        return await db.access(key.app_id, email, now), headers
+
+
+async def _hit(limiter: Limiter, key_id: str, limit: int) -> Decision:
+    if isinstance(limiter, MemoryLimiter):
+        return limiter.hit(key_id, limit)
+    return await run_in_threadpool(limiter.hit, key_id, limit)  # Redis: a network call
+
+
 @router.get("/api/v1/authz/{email}", response_model=schemas.AuthzResponse, responses=_ERRORS)
-def authz_check(email: str, request: Request, app: str | None = None) -> Response:
+async def authz_check(email: str, request: Request, app: str | None = None) -> Response:
     """A user's roles and permissions in one app. Send the app key in ``X-API-Key``."""
     plaintext = request.headers.get("x-api-key")
     if not plaintext:
@@ -51,29 +85,13 @@ def authz_check(email: str, request: Request, app: str | None = None) -> Respons
     rt = runtime(request)
     now = datetime.now(timezone.utc)
     email = email.lower()
-    with rt.engine.connect() as conn:
-        key = conn.execute(authz.KEY_BY_HASH, {"hash": keys.digest(plaintext)}).first()
-        if key is None:
-            raise _refuse(403, "invalid_api_key", "invalid API key: unknown key")
-        request.state.key_id = key.id
-        if key.revoked_at is not None:
-            raise _refuse(403, "key_revoked", "API key has been revoked")
-        if key.expires_at is not None and key.expires_at <= now:
-            raise _refuse(403, "key_expired", "API key has expired")
-        app_id = conn.execute(authz.APP_BY_SLUG, {"slug": app}).scalar()
-        if app_id is None:
-            raise _refuse(404, "app_not_found", f"app {app!r} not found")
-        path = f"apps/{app}/authz/{email}"
-        if not any(scopes.allows(s["operations"], "read") and scopes.matches(s["path"], path) for s in key.scopes):
-            raise _refuse(403, "key_not_for_app", f"this key may not read {path}")
-        headers = dict(NO_STORE)
-        if key.rate_limit_per_minute:
-            decision = rt.limiter.hit(key.id, key.rate_limit_per_minute)
-            headers.update(decision.headers())
-            if not decision.allowed:
-                raise _refuse(429, "rate_limited", f"rate limit of {decision.limit}/minute reached", decision.headers())
-        answer = authz.access(conn, app_id, email, now)
-    rt.usage.note(key.id, now)
+    digest = keys.digest(plaintext)
+    try:
+        answer, headers = await _decide(rt, request, digest, app, email, now)
+    except Disconnected:
+        # A pooled connection died (database restart): the reads are safe to run once more.
+        answer, headers = await _decide(rt, request, digest, app, email, now)
+    rt.usage.note(request.state.key_id, now)
     outcome = "allowed" if answer.active else ("inactive_user" if answer.found else "unknown_user")
     metrics.AUTHZ_DECISIONS.labels(outcome).inc()
     return Response(

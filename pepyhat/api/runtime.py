@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pepyhat.config import Settings
 from pepyhat.ratelimit import Limiter
+from pepyhat.store.reads import Reads
 from pepyhat.usage import UsageTracker
 
 
@@ -21,6 +22,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     limiter: Limiter
     usage: UsageTracker
+    reads: Reads  # the data plane's
 
 
 def runtime(request: Request) -> Runtime:

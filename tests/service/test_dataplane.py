@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from pepyhat import keys
 from pepyhat.api import create_app
@@ -18,7 +18,8 @@ from pepyhat.config import Settings
 from pepyhat.ratelimit import MemoryLimiter
 from pepyhat.schemas import CAPABILITIES
 from pepyhat.store.tables import App, Grant, Key, Role, User
-from tests.service.conftest import SEEN_KEYS, ServerThread
+from tests.servers import ServerThread
+from tests.service.conftest import SEEN_KEYS
 
 ROLES = {
     # Created in this order on purpose: the answer must sort, not echo insertion order.
@@ -552,3 +553,33 @@ def test_validate_refuses_with_401(service, make, admin):
             response = validate(service, headers)
             assert response.status_code == 401, (label, response.text)
             assert_error(response, 401, "unauthorized", details={"reason": reason})
+
+
+def _drop_connections(service) -> None:
+    """What a database restart does to a running service: every pooled connection dies."""
+    if service.backend == "sqlite":
+        service.runtime.engine.dispose()
+        return
+    with service.runtime.engine.connect() as conn:
+        killed = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    assert killed >= 1  # the data plane's pool held at least one
+
+
+def test_authz_answers_after_the_database_drops_its_connections(service, make):
+    app = seeded_app(make)
+    email = make.user()
+    make.grant(app, email, "viewer")
+    created = make.key(app)
+    assert authz(service, email, app, created["key"]).status_code == 200
+
+    _drop_connections(service)
+
+    for _ in range(3):  # the first request meets a dead connection; none of them may fail
+        response = authz(service, email, app, created["key"])
+        assert response.status_code == 200, response.text
+        assert response.json()["roles"] == ["viewer"]
