@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
-import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, text
 
 from pepyhat.api import create_app
 from pepyhat.config import Settings
@@ -31,6 +27,7 @@ from pepyhat.schemas import CAPABILITIES
 from pepyhat.store import queries
 from pepyhat.store.db import make_sessionmaker, transaction
 from tests.conftest import create_postgres_database, need
+from tests.servers import ServerThread
 
 PLAINTEXT = re.compile(r"ph[ka]_[0-9A-Za-z]{48}")
 SEEN_KEYS: set[str] = set()
@@ -39,40 +36,6 @@ SEEN_KEYS: set[str] = set()
 def remember_keys(response: httpx.Response) -> None:
     response.read()
     SEEN_KEYS.update(PLAINTEXT.findall(response.text))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class ServerThread:
-    """uvicorn serving an app in a thread (real sockets, real HTTP)."""
-
-    def __init__(self, app) -> None:
-        self.port = free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, access_log=False, lifespan="on")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> "ServerThread":
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("test server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
 
 
 def mint_superadmin(engine: Engine, name: str = "test-superadmin") -> tuple[str, str]:

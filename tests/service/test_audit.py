@@ -287,7 +287,7 @@ def test_filter_by_target_glob(trail, actor):
     everything_in_app = [e["target"] for e in trail.events if e["target"].startswith(f"apps/{app}")]
     assert targets(f"apps/{app}/**") == everything_in_app
     assert targets(f"apps/{app}/keys/*") == [t for t in everything_in_app if t.startswith(f"apps/{app}/keys/")]
-    assert targets(f"apps/*/roles/viewer") == [f"apps/{app}/roles/viewer"] * 3
+    assert targets("apps/*/roles/viewer") == [f"apps/{app}/roles/viewer"] * 3
     assert targets(f"users/{trail.email}") == [f"users/{trail.email}"] * 5
     assert targets("keys") == ["keys"]
     assert targets("**") == [e["target"] for e in trail.events]

@@ -24,7 +24,7 @@ from pepyhat import keys
 from pepyhat.schemas import CAPABILITIES
 from pepyhat.store.tables import App, Grant, Key, Permission, Role, RolePermission, User
 from tests.conftest import create_postgres_database, need
-from tests.service.conftest import free_port
+from tests.servers import free_port
 
 CLI = [sys.executable, "-m", "pepyhat.cli"]
 ADMIN_TOKEN = re.compile(r"^pha_[0-9A-Za-z]{48}$")

@@ -22,7 +22,8 @@ from pepyhat.schemas import CAPABILITIES
 from pepyhat.store import queries
 from pepyhat.store.db import make_sessionmaker, transaction
 from tests.conftest import create_postgres_database, need
-from tests.service.conftest import SEEN_KEYS, Factory, ServerThread, Service, mint_superadmin
+from tests.servers import ServerThread
+from tests.service.conftest import SEEN_KEYS, Factory, Service, mint_superadmin
 
 EVERYTHING = [{"path": "**", "operations": ["*"]}]
 ALL_CAPABILITIES = sorted(CAPABILITIES)

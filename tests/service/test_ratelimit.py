@@ -12,7 +12,7 @@ import redis
 from pepyhat.api import create_app
 from pepyhat.config import Settings
 from pepyhat.ratelimit import Decision, MemoryLimiter, RedisLimiter, make_limiter
-from tests.service.conftest import ServerThread
+from tests.servers import ServerThread
 from tests.service.test_dataplane import WINDOW_START, FakeClock, assert_error, authz, freeze_limiter, seeded_app
 
 

@@ -1,11 +1,3 @@
-def test_healthz(service):
-    with service.anonymous() as client:
-        response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
-    assert response.headers["x-request-id"]
-
-
 def test_seed_example(make, service):
     app = make.app(roles={"admin": ["users.read", "users.write"], "viewer": ["users.read"]})
     email = make.user()

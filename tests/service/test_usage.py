@@ -13,7 +13,7 @@ from pepyhat.api import create_app
 from pepyhat.config import Settings
 from pepyhat.store.tables import Key
 from pepyhat.usage import UsageTracker
-from tests.service.conftest import ServerThread
+from tests.servers import ServerThread
 from tests.service.test_dataplane import seeded_app
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from time import monotonic
+from typing import Callable
 
+from rich.text import Text
+from textual.content import Content
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
+
+from pepyhat_tui.screens.users import UsersScreen
 
 # Both clocks (the dashboard's and the embedded service's) read this in tests,
 # so relative times, key statuses and snapshots do not drift with the calendar.
@@ -19,14 +25,27 @@ async def settle(pilot: Pilot) -> None:
         await pilot.pause()
     # A DataTable sizes its columns to new rows on its next idle; under load that can
     # come after the pauses above, and a picture would show header-wide columns.
+    # Every screen in the stack: a modal (help, confirm) shows the one beneath it.
+    # And the screen must have repainted: a screen pushed before that (a modal) would
+    # show the one beneath from stale lines, since only the current screen repaints.
     for _ in range(100):
-        if not any(table._require_update_dimensions for table in pilot.app.screen.query(DataTable)):
+        if not _pending(pilot.app):
             break
         await pilot.pause(0.02)
     # A focused input's cursor blinks on a timer: hold it still for pictures.
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
     await pilot.pause()
+
+
+def _pending(app) -> bool:
+    """A table still to size its columns, or the current screen still to lay out or repaint."""
+    for screen in app.screen_stack:
+        for table in screen.query(DataTable):
+            if table._require_update_dimensions or table._updated_cells:
+                return True
+    screen = app.screen
+    return bool(screen._layout_required or screen._repaint_required or screen._dirty_widgets)
 
 
 async def steps(pilot: Pilot, *keys: str) -> None:
@@ -40,3 +59,58 @@ async def steps(pilot: Pilot, *keys: str) -> None:
 async def goto(pilot: Pilot, screen: str) -> None:
     """The `:` go-to prompt, as an operator types it."""
     await steps(pilot, "colon", *screen, "enter")
+
+
+async def until(pilot: Pilot, predicate: Callable[[], object], what: str, timeout: float = 5.0) -> None:
+    """Poll until ``predicate()`` holds, then settle; fail after ``timeout`` seconds.
+
+    For what lands on a timer (the debounced filter, a retry), which ``settle`` does not wait for.
+    """
+    deadline = monotonic() + timeout
+    while not predicate():
+        if monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.02)
+    await settle(pilot)
+
+
+async def keys(pilot: Pilot, *pressed: str) -> None:
+    """Press keys (the pilot waits for each to be handled), then let the workers they started finish."""
+    await pilot.press(*pressed)
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def type_text(pilot: Pilot, text: str) -> None:
+    await pilot.press(*text)
+    await settle(pilot)
+
+
+async def open_users(pilot: Pilot) -> UsersScreen:
+    await keys(pilot, "colon", "u", "enter")  # `:u` is enough: one screen starts with u
+    screen = pilot.app.screen
+    assert isinstance(screen, UsersScreen)
+    await until(pilot, lambda: screen.table.loaded_once and not screen.table.loading_page, "the users list")
+    return screen
+
+
+def plain(widget: Static) -> str:
+    """What a Static shows, without styles."""
+    content = widget.content
+    if isinstance(content, (Text, Content)):
+        return content.plain
+    return Content.from_markup(str(content)).plain
+
+
+def record_toasts(app) -> list[tuple[str, str, str]]:
+    """Every toast the app raises, as (title, message, severity), kept after the toast times out."""
+    seen: list[tuple[str, str, str]] = []
+    original = app.notify
+
+    def notify(message, *, title="", severity="information", **kwargs):
+        seen.append((str(title), str(message), str(severity)))
+        return original(message, title=title, severity=severity, **kwargs)
+
+    app.notify = notify
+    return seen

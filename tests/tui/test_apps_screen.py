@@ -6,8 +6,6 @@ through the service's own API, so a dashboard that only pretends fails.
 
 from __future__ import annotations
 
-from time import monotonic
-from typing import Callable
 
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, SelectionList, Static
@@ -19,27 +17,12 @@ from pepyhat_tui.screens.confirm import ConfirmScreen
 from pepyhat_tui.screens.permission_form import PermissionForm
 from pepyhat_tui.screens.role_form import RoleForm
 from pepyhat_tui.widgets.paged_table import PagedTable
-from tests.tui.support import settle, steps
+from tests.tui.support import plain, settle, steps, type_text, until
 
 SIZE = (120, 36)
 
 
 # -- helpers ----------------------------------------------------------------------
-
-
-async def until(pilot: Pilot, predicate: Callable[[], object], what: str, timeout: float = 5.0) -> None:
-    """Poll (the filter is debounced on a timer, which ``settle`` does not wait for)."""
-    deadline = monotonic() + timeout
-    while not predicate():
-        if monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
-    await settle(pilot)
-
-
-async def type_text(pilot: Pilot, text: str) -> None:
-    await pilot.press(*text)
-    await settle(pilot)
 
 
 async def clear_field(pilot: Pilot) -> None:
@@ -54,10 +37,6 @@ async def select_row(pilot: Pilot, table: PagedTable, key: str) -> None:
         await pilot.press("down" if table.cursor_row < target else "up")
     await settle(pilot)
     assert table.selected_key() == key
-
-
-def plain(widget: Static) -> str:
-    return widget.visual.plain
 
 
 def cell_values(table: PagedTable, key: str) -> list[str]:

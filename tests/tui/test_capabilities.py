@@ -5,8 +5,6 @@ And the top line always says where we are and whether we are read-only.
 
 from __future__ import annotations
 
-from time import monotonic
-from typing import Callable
 
 from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
@@ -21,20 +19,11 @@ from pepyhat_tui.screens.apps import AppsScreen
 from pepyhat_tui.screens.help import HelpScreen
 from pepyhat_tui.screens.users import UsersScreen
 from pepyhat_tui.widgets.environment_bar import EnvironmentBar
-from tests.tui.support import FIXED, goto, settle, steps
+from tests.tui.support import FIXED, goto, settle, steps, until
 
 SIZE = (120, 36)
 MUTATING = ("new", "edit", "delete")
 LOCK = "🔒 read-only"
-
-
-async def until(pilot: Pilot, predicate: Callable[[], object], what: str, timeout: float = 5.0) -> None:
-    deadline = monotonic() + timeout
-    while not predicate():
-        if monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
-    await settle(pilot)
 
 
 def header(pilot: Pilot) -> str:

@@ -11,21 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
 import httpx
 import pytest
-import uvicorn
-from rich.text import Text
 from sqlalchemy import update
-from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
@@ -46,53 +40,14 @@ from pepyhat_tui.screens.user_detail import UserDetailScreen
 from pepyhat_tui.screens.user_form import UserForm
 from pepyhat_tui.screens.users import UsersScreen
 from pepyhat_tui.widgets.banner import Banner
-from tests.tui.support import FIXED
+from tests.servers import ServerThread, free_port
+from tests.tui.support import FIXED, keys, open_users, plain, record_toasts, until
 
 SIZE = (120, 36)
 ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- helpers -------------------------------------------------------------------
-
-
-async def until(pilot: Pilot, check: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
-    """Poll (letting workers and timers run) until ``check()`` holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if check():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.03)
-
-
-async def keys(pilot: Pilot, *pressed: str) -> None:
-    """Press keys (the pilot waits for each to be handled), then let the workers they started finish."""
-    await pilot.press(*pressed)
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def plain(widget: Static) -> str:
-    content = widget.content
-    if isinstance(content, (Text, Content)):
-        return content.plain
-    return Content.from_markup(str(content)).plain
-
-
-def record_toasts(app) -> list[tuple[str, str, str]]:
-    """Every toast the app raises, as (title, message, severity), kept after the toast times out."""
-    seen: list[tuple[str, str, str]] = []
-    original = app.notify
-
-    def notify(message, *, title="", severity="information", **kwargs):
-        seen.append((str(title), str(message), str(severity)))
-        return original(message, title=title, severity=severity, **kwargs)
-
-    app.notify = notify
-    return seen
 
 
 def banner(screen) -> Banner:
@@ -112,49 +67,10 @@ def no_traceback(app, toasts) -> None:
     assert "Traceback" not in app.export_screenshot()
 
 
-async def open_users(pilot: Pilot) -> UsersScreen:
-    await keys(pilot, "colon", "u", "enter")
-    screen = pilot.app.screen
-    assert isinstance(screen, UsersScreen)
-    await until(pilot, lambda: screen.table.loaded_once and not screen.table.loading_page, "the users list")
-    return screen
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """uvicorn serving the service in a thread, on a chosen port (a restart reuses it)."""
-
-    def __init__(self, database: Path, port: int) -> None:
-        self.port = port
-        settings = Settings(database_url=f"sqlite:///{database}", redis_url=None, usage_flush_seconds=0.2)
-        self.app = create_app(settings, run_migrations=True)
-        self.server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "Server":
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("test server did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-        assert not self.thread.is_alive()
+def sqlite_server(database: Path, port: int) -> ServerThread:
+    """The service on a SQLite file, on a chosen port (a restart reuses it)."""
+    settings = Settings(database_url=f"sqlite:///{database}", redis_url=None, usage_flush_seconds=0.2)
+    return ServerThread(create_app(settings, run_migrations=True), port)
 
 
 def mint(engine, name: str = "ops") -> tuple[str, str]:
@@ -219,7 +135,7 @@ async def expect_recovery(pilot: Pilot, screen) -> None:
 async def test_server_stopped_mid_session_then_back(tmp_path, frozen):
     database = tmp_path / "remote.db"
     port = free_port()
-    first = Server(database, port)
+    first = sqlite_server(database, port)
     demo.generate(first.app.state.runtime.engine, users=40, apps=2, seed=7, now=FIXED)
     _, token = mint(first.app.state.runtime.engine)
     await asyncio.to_thread(first.start)
@@ -249,7 +165,7 @@ async def test_server_stopped_mid_session_then_back(tmp_path, frozen):
             no_traceback(app, toasts)
 
             # The same service comes back on the same port: ctrl+r recovers.
-            second = Server(database, port)
+            second = sqlite_server(database, port)
             await asyncio.to_thread(second.start)
             await expect_recovery(pilot, screen)
             assert len(screen.table.items) == 40
@@ -494,7 +410,7 @@ async def test_invalid_input_is_explained_in_the_form(service):
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     database = tmp_path_factory.mktemp("cli") / "pepyhat.db"
-    server = Server(database, free_port())
+    server = sqlite_server(database, free_port())
     engine = server.app.state.runtime.engine
     _, admin = mint(engine)
     server.start()

@@ -7,13 +7,10 @@ straight in the store when the API refuses them (an expiry in the past).
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
-from typing import Callable
 
 from rich.text import Text
 from textual import events
-from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -21,7 +18,7 @@ from pepyhat.store import queries
 from pepyhat.store.db import make_sessionmaker, transaction
 from pepyhat_tui.screens.key_detail import KeyDetailScreen
 from pepyhat_tui.screens.keys import KeysScreen
-from tests.tui.support import FIXED
+from tests.tui.support import FIXED, keys, plain, until
 
 SIZE = (140, 36)
 
@@ -29,37 +26,10 @@ SIZE = (140, 36)
 # -- helpers -------------------------------------------------------------------
 
 
-async def until(pilot: Pilot, check: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
-    """Poll (letting workers and timers run) until ``check()`` holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if check():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.03)
-
-
-async def keys(pilot: Pilot, *pressed: str) -> None:
-    """Press keys (the pilot waits for each to be handled), then let the workers they started finish."""
-    await pilot.press(*pressed)
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 async def paste(pilot: Pilot, text: str) -> None:
     """What a terminal sends on paste (bracketed paste): one event, to the focused widget."""
     pilot.app.post_message(events.Paste(text))
     await pilot.pause()
-
-
-def plain(widget: Static) -> str:
-    content = widget.content
-    if isinstance(content, (Text, Content)):
-        return content.plain
-    return Content.from_markup(str(content)).plain
 
 
 async def open_keys(pilot: Pilot) -> KeysScreen:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-from time import monotonic
-from typing import Callable
 
 from textual.binding import Binding
 from textual.command import CommandList, CommandPalette
@@ -25,23 +23,10 @@ from pepyhat_tui.screens.help import HelpScreen
 from pepyhat_tui.screens.keys import KeysScreen
 from pepyhat_tui.screens.role_form import RoleForm
 from pepyhat_tui.screens.users import UsersScreen
-from tests.tui.support import goto, settle, steps
+from tests.tui.support import goto, plain, settle, steps, until
 
 SIZE = (120, 36)
 SMALL = (80, 24)
-
-
-async def until(pilot: Pilot, predicate: Callable[[], object], what: str, timeout: float = 5.0) -> None:
-    deadline = monotonic() + timeout
-    while not predicate():
-        if monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
-    await settle(pilot)
-
-
-def plain(widget: Static) -> str:
-    return widget.visual.plain
 
 
 # -- `:` go to ----------------------------------------------------------------------

@@ -7,12 +7,9 @@ frozen) signed in as the embedded operator, and checks what the operator sees
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from typing import Callable
 
-from rich.text import Text
-from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
@@ -21,32 +18,12 @@ from pepyhat_tui.screens.grant_form import GrantForm
 from pepyhat_tui.screens.user_detail import UserDetailScreen
 from pepyhat_tui.screens.user_form import UserForm
 from pepyhat_tui.screens.users import UsersScreen
-from tests.tui.support import FIXED
+from tests.tui.support import FIXED, keys, open_users, plain, record_toasts, type_text, until
 
 SIZE = (120, 36)
 
 
 # -- helpers -------------------------------------------------------------------
-
-
-async def until(pilot: Pilot, check: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
-    """Poll (letting workers and timers run) until ``check()`` holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if check():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.03)
-
-
-def plain(widget: Static) -> str:
-    content = widget.content
-    if isinstance(content, (Text, Content)):
-        return content.plain
-    return Content.from_markup(str(content)).plain
 
 
 def column(table: DataTable, key: str) -> list[str]:
@@ -55,38 +32,6 @@ def column(table: DataTable, key: str) -> list[str]:
 
 def row(table: DataTable, key: str) -> list[str]:
     return [str(cell) for cell in table.get_row(key)]
-
-
-def record_toasts(app) -> list[tuple[str, str, str]]:
-    """Every toast the app raises, as (title, message, severity), kept after the toast times out."""
-    seen: list[tuple[str, str, str]] = []
-    original = app.notify
-
-    def notify(message, *, title="", severity="information", **kwargs):
-        seen.append((str(title), str(message), str(severity)))
-        return original(message, title=title, severity=severity, **kwargs)
-
-    app.notify = notify
-    return seen
-
-
-async def keys(pilot: Pilot, *pressed: str) -> None:
-    """Press keys (the pilot waits for each to be handled), then let the workers they started finish."""
-    await pilot.press(*pressed)
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def type_text(pilot: Pilot, text: str) -> None:
-    await keys(pilot, *text)
-
-
-async def open_users(pilot: Pilot) -> UsersScreen:
-    await keys(pilot, "colon", "u", "enter")  # `:u` is enough: one screen starts with u
-    screen = pilot.app.screen
-    assert isinstance(screen, UsersScreen)
-    await until(pilot, lambda: screen.table.loaded_once, "the users list")
-    return screen
 
 
 async def filter_to(pilot: Pilot, screen: UsersScreen, text: str) -> None:
