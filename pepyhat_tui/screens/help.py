@@ -6,7 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
+
+from pepyhat_tui.widgets.table import Table
 
 
 class HelpScreen(ModalScreen[None]):
@@ -24,11 +26,11 @@ class HelpScreen(ModalScreen[None]):
         name = getattr(self.under, "HEADING", "") or type(self.under).__name__
         with VerticalScroll(id="dialog", classes="dialog"):
             yield Static(f"Keys — {name}", classes="dialog-title")
-            yield DataTable(id="help-keys", cursor_type="row", show_cursor=False)
+            yield Table(id="help-keys", cursor_type="row", show_cursor=False)
             yield Static("escape closes · ctrl+p lists every action · : goes to a screen", classes="dialog-line")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(Table)
         table.add_columns("key", "action")
         seen = set()
         # Our own bindings (they all have ids) first: Textual's navigation keys would

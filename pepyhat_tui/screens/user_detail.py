@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from pepyhat import schemas
 from pepyhat_tui.client import ClientError
@@ -13,6 +13,7 @@ from pepyhat_tui.formatting import relative, yes_no
 from pepyhat_tui.screens.base import GuardedScreen
 from pepyhat_tui.widgets.banner import Banner
 from pepyhat_tui.widgets.environment_bar import EnvironmentBar
+from pepyhat_tui.widgets.table import Table
 
 
 class UserDetailScreen(GuardedScreen):
@@ -42,11 +43,11 @@ class UserDetailScreen(GuardedScreen):
         yield EnvironmentBar(id="environment")
         yield Static(f"[b]User {self.email}[/b]  loading…", id="title")
         yield Banner(id="banner")
-        yield DataTable(id="access", cursor_type="row", zebra_stripes=True)
+        yield Table(id="access", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)  # dense, so a screen's keys fit 80 columns
 
     def on_mount(self) -> None:
-        table = self.query_one("#access", DataTable)
+        table = self.query_one("#access", Table)
         table.add_column("App", key="app")
         table.add_column("Role", key="role")
         table.add_column("Granted by", key="by")
@@ -79,7 +80,7 @@ class UserDetailScreen(GuardedScreen):
         if not access.active:
             title.append("  ·  deactivated: no access anywhere, grants kept", style="bold red")
         self.query_one("#title", Static).update(title)
-        table = self.query_one("#access", DataTable)
+        table = self.query_one("#access", Table)
         table.clear()
         for app in access.apps:
             perms_by_role = ", ".join(app.permissions)
@@ -94,7 +95,7 @@ class UserDetailScreen(GuardedScreen):
             self.query_one("#title", Static).update(title.append("  ·  no grants"))
 
     def selected_grant(self) -> tuple[str, str] | None:
-        table = self.query_one("#access", DataTable)
+        table = self.query_one("#access", Table)
         if not table.row_count:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value

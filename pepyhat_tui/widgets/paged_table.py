@@ -1,4 +1,4 @@
-"""A DataTable filled page by page from a cursor-paged endpoint.
+"""A table filled page by page from a cursor-paged endpoint.
 
 The table asks for the next page when the cursor nears the bottom, and never
 holds more than ``MAX_ROWS`` rows: past that, the operator filters.
@@ -15,6 +15,7 @@ from textual.widgets import DataTable
 
 from pepyhat.schemas import Page
 from pepyhat_tui.client import ClientError
+from pepyhat_tui.widgets.table import Table
 
 T = TypeVar("T")
 Fetch = Callable[[str | None, str | None], Awaitable[Page]]
@@ -23,7 +24,7 @@ PAGE_SIZE = 100
 MAX_ROWS = 2000
 
 
-class PagedTable(DataTable, Generic[T]):
+class PagedTable(Table, Generic[T]):
     # The table owns enter, so name it for the footer and help: it opens the row.
     BINDINGS = [Binding("enter", "select_cursor", "Open", id="open")]
 
