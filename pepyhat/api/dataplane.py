@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from pepyhat import authz, keys, metrics, schemas, scopes
@@ -68,9 +69,29 @@ async def _hit(limiter: Limiter, key_id: str, limit: int) -> Decision:
     return await run_in_threadpool(limiter.hit, key_id, limit)  # Redis: a network call
 
 
-@router.get("/api/v1/authz/{email}", response_model=schemas.AuthzResponse, responses=_ERRORS)
-async def authz_check(email: str, request: Request, app: str | None = None) -> Response:
+class _Direct(APIRoute):
+    """FastAPI documents the route; the endpoint alone handles it (takes the request, returns the response).
+
+    For the one endpoint every app calls on every request: FastAPI's per-request
+    parameter and dependency solving cost about a fifth of its time.  The two
+    parameters are read off the request and documented by hand below.
+    """
+
+    def get_route_handler(self):
+        return self.endpoint
+
+
+_PARAMETERS = [
+    {"name": "email", "in": "path", "required": True, "schema": {"type": "string", "title": "Email"}},
+    {"name": "app", "in": "query", "required": True, "schema": {"type": "string", "title": "App"},
+     "description": "the app's slug; without it the answer is 400 missing_app"},
+]
+
+
+async def authz_check(request: Request) -> Response:
     """A user's roles and permissions in one app. Send the app key in ``X-API-Key``."""
+    email: str = request.path_params["email"]
+    app = request.query_params.get("app")
     plaintext = request.headers.get("x-api-key")
     if not plaintext:
         raise _refuse(401, "missing_api_key", "send the app key in the X-API-Key header")
@@ -99,6 +120,17 @@ async def authz_check(email: str, request: Request, app: str | None = None) -> R
         media_type="application/json",
         headers=headers,
     )
+
+
+router.add_api_route(
+    "/api/v1/authz/{email}",
+    authz_check,
+    methods=["GET"],
+    response_model=schemas.AuthzResponse,
+    responses=_ERRORS,
+    openapi_extra={"parameters": _PARAMETERS},
+    route_class_override=_Direct,
+)
 
 
 @router.get(
