@@ -19,37 +19,60 @@ _keys, _apps, _users = Key.__table__, App.__table__, User.__table__
 _grants, _roles = Grant.__table__, Role.__table__
 _role_perms, _perms = RolePermission.__table__, Permission.__table__
 
-# The data plane asks two questions per request, one statement each (a round trip
-# on PostgreSQL costs more than the extra join): the key with the asked app's id,
-# then the user with every live (role, permission) pair in that app.
-KEY_FOR_APP = select(
-    _keys.c.id,
-    _keys.c.kind,
-    _keys.c.scopes,
-    _keys.c.rate_limit_per_minute,
-    _keys.c.expires_at,
-    _keys.c.revoked_at,
-    select(_apps.c.id).where(_apps.c.slug == bindparam("slug")).scalar_subquery().label("app_id"),
-).where(_keys.c.hash == bindparam("hash"))
-USER_BY_EMAIL = select(User.id, User.active).where(User.email == bindparam("email"))
-# A chain of LEFT JOINs from the user, so a user without live grants in the app still
-# gives one row (role NULL), and grants in other apps come back with role NULL too.
-# (A nested "LEFT JOIN (grants JOIN roles)" reads the same but SQLite materialises
-# every grant of the app first: 400 us instead of 60.)
-USER_ACCESS = (
-    select(_users.c.active, _roles.c.slug.label("role"), _perms.c.slug.label("permission"))
-    .select_from(
-        _users.outerjoin(
+# The data plane asks one question per request (on PostgreSQL a round trip costs more
+# than the joins): the key by its hash, with the asked app's id and the user's every
+# live (role, permission) pair in that app.  A chain of LEFT JOINs, so the key comes back
+# as long as it exists (app_id NULL: no such app; active NULL: no such user), a user
+# without live grants in the app still gives one row (role NULL), and grants in other
+# apps come back with role NULL too.  (A nested "LEFT JOIN (grants JOIN roles)" reads
+# the same but SQLite materialises every grant of the app first: 400 us instead of 60.)
+KEY_COLUMNS = 7  # id, kind, scopes, rate_limit_per_minute, expires_at, revoked_at, app_id
+
+
+def _user_grants(left, app_id):
+    """``left`` (holding ``users``) joined to the user's live grants of roles in app ``app_id``."""
+    return (
+        left.outerjoin(
             _grants,
             and_(
                 _grants.c.user_id == _users.c.id,
                 or_(_grants.c.expires_at.is_(None), _grants.c.expires_at > _AT),
             ),
         )
-        .outerjoin(_roles, and_(_roles.c.id == _grants.c.role_id, _roles.c.app_id == bindparam("app_id")))
+        .outerjoin(_roles, and_(_roles.c.id == _grants.c.role_id, _roles.c.app_id == app_id))
         .outerjoin(_role_perms, _role_perms.c.role_id == _roles.c.id)
         .outerjoin(_perms, _perms.c.id == _role_perms.c.permission_id)
     )
+
+
+ANSWER = (
+    select(
+        _keys.c.id,
+        _keys.c.kind,
+        _keys.c.scopes,
+        _keys.c.rate_limit_per_minute,
+        _keys.c.expires_at,
+        _keys.c.revoked_at,
+        _apps.c.id.label("app_id"),
+        _users.c.active,
+        _roles.c.slug.label("role"),
+        _perms.c.slug.label("permission"),
+    )
+    .select_from(
+        _user_grants(
+            _keys.outerjoin(_apps, _apps.c.slug == bindparam("slug")).outerjoin(
+                _users, _users.c.email == bindparam("email")
+            ),
+            _apps.c.id,
+        )
+    )
+    .where(_keys.c.hash == bindparam("hash"))
+)
+USER_BY_EMAIL = select(User.id, User.active).where(User.email == bindparam("email"))
+# The same answer for a known app (explain, the dashboard's try-a-request).
+USER_ACCESS = (
+    select(_users.c.active, _roles.c.slug.label("role"), _perms.c.slug.label("permission"))
+    .select_from(_user_grants(_users, bindparam("app_id")))
     .where(_users.c.email == bindparam("email"))
 )
 
@@ -91,8 +114,8 @@ NOT_FOUND = Access(False, False, [], [])
 
 
 def answer(rows) -> Access:
-    """The data plane's answer from USER_ACCESS rows. Fails closed for deactivated users."""
-    if not rows:
+    """The answer from (active, role, permission) rows. Fails closed for deactivated users."""
+    if not rows or rows[0][0] is None:
         return NOT_FOUND
     if not rows[0][0]:
         return Access(True, False, [], [])
@@ -112,7 +135,7 @@ def access(conn: Connection, app_id: int, email: str, at: datetime) -> Access:
     return answer(conn.execute(USER_ACCESS, {"email": email, "app_id": app_id, "at": at}).all())
 
 
-def _grants(conn: Connection, user_id: int, at: datetime):
+def _grants_by_app(conn: Connection, user_id: int, at: datetime):
     """Every grant of the user, with each role's permissions, grouped by app."""
     rows = conn.execute(ALL_GRANTS, {"user_id": user_id}).all()
     role_perms: dict[int, list[str]] = defaultdict(list)
@@ -134,7 +157,7 @@ def _grants(conn: Connection, user_id: int, at: datetime):
 
 def user_access(conn: Connection, user: User, at: datetime, visible=lambda app: True) -> schemas.UserAccess:
     apps = []
-    for app_slug, (app_name, grants) in _grants(conn, user.id, at).items():
+    for app_slug, (app_name, grants) in _grants_by_app(conn, user.id, at).items():
         if not visible(app_slug):
             continue
         live = [(g, perms) for g, perms in grants if not g.expired] if user.active else []
@@ -156,7 +179,7 @@ def explain(conn: Connection, app_slug: str, app_id: int, email: str, at: dateti
     grants: list[schemas.GrantInfo] = []
     why: dict[str, list[schemas.GrantInfo]] = {}
     if user is not None:
-        app_grants = _grants(conn, user.id, at).get(app_slug, ("", []))[1]
+        app_grants = _grants_by_app(conn, user.id, at).get(app_slug, ("", []))[1]
         grants = [g for g, _ in app_grants]
         if user.active:
             for grant, perms in app_grants:

@@ -1,6 +1,6 @@
 """The data plane: what apps call on every sign-in or page view.
 
-Kept lean on purpose: two reads on the event loop (``pepyhat.store.reads``), no
+Kept lean on purpose: one read on the event loop (``pepyhat.store.reads``), no
 admin dependencies, one response object built by hand.
 """
 
@@ -14,12 +14,12 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from pepyhat import authz, keys, metrics, schemas, scopes
+from pepyhat import keys, metrics, schemas, scopes
 from pepyhat.api.auth import KeyRefused, check_key, embedded_principal, presented_key
 from pepyhat.api.runtime import Runtime, runtime
 from pepyhat.errors import ApiError
 from pepyhat.ratelimit import Decision, Limiter, MemoryLimiter
-from pepyhat.store.reads import Disconnected
+from pepyhat.store.reads import Disconnected, Found
 
 router = APIRouter(tags=["data plane"])
 
@@ -38,29 +38,28 @@ def _refuse(status: int, code: str, message: str, headers: dict | None = None) -
     return ApiError(status, code, message, headers={**NO_STORE, **(headers or {})})
 
 
-async def _decide(rt: Runtime, request: Request, digest: str, app: str, email: str, now: datetime) -> tuple[authz.Access, dict]:
-    """The checks of the brief, in its order, and the answer: two reads on one connection."""
-    async with rt.reads.session() as db:
-        key = await db.key(digest, app)
-        if key is None:
-            raise _refuse(403, "invalid_api_key", "invalid API key: unknown key")
-        request.state.key_id = key.id
-        if key.revoked_at is not None:
-            raise _refuse(403, "key_revoked", "API key has been revoked")
-        if key.expires_at is not None and key.expires_at <= now:
-            raise _refuse(403, "key_expired", "API key has expired")
-        if key.app_id is None:
-            raise _refuse(404, "app_not_found", f"app {app!r} not found")
-        path = f"apps/{app}/authz/{email}"
-        if not any(scopes.allows(s["operations"], "read") and scopes.matches(s["path"], path) for s in key.scopes):
-            raise _refuse(403, "key_not_for_app", f"this key may not read {path}")
-        headers = dict(NO_STORE)
-        if key.rate_limit_per_minute:
-            decision = await _hit(rt.limiter, key.id, key.rate_limit_per_minute)
-            headers.update(decision.headers())
-            if not decision.allowed:
-                raise _refuse(429, "rate_limited", f"rate limit of {decision.limit}/minute reached", decision.headers())
-        return await db.access(key.app_id, email, now), headers
+async def _decide(rt: Runtime, request: Request, found: Found, app: str, email: str, now: datetime) -> dict:
+    """The checks of the brief, in its order, on what the one read found; the answer's headers."""
+    key = found.key
+    if key is None:
+        raise _refuse(403, "invalid_api_key", "invalid API key: unknown key")
+    request.state.key_id = key.id
+    if key.revoked_at is not None:
+        raise _refuse(403, "key_revoked", "API key has been revoked")
+    if key.expires_at is not None and key.expires_at <= now:
+        raise _refuse(403, "key_expired", "API key has expired")
+    if key.app_id is None:
+        raise _refuse(404, "app_not_found", f"app {app!r} not found")
+    path = f"apps/{app}/authz/{email}"
+    if not any(scopes.allows(s["operations"], "read") and scopes.matches(s["path"], path) for s in key.scopes):
+        raise _refuse(403, "key_not_for_app", f"this key may not read {path}")
+    headers = dict(NO_STORE)
+    if key.rate_limit_per_minute:
+        decision = await _hit(rt.limiter, key.id, key.rate_limit_per_minute)
+        headers.update(decision.headers())
+        if not decision.allowed:
+            raise _refuse(429, "rate_limited", f"rate limit of {decision.limit}/minute reached", decision.headers())
+    return headers
 
 
 async def _hit(limiter: Limiter, key_id: str, limit: int) -> Decision:
@@ -108,10 +107,12 @@ async def authz_check(request: Request) -> Response:
     email = email.lower()
     digest = keys.digest(plaintext)
     try:
-        answer, headers = await _decide(rt, request, digest, app, email, now)
+        found = await rt.reads.find(digest, app, email, now)
     except Disconnected:
-        # A pooled connection died (database restart): the reads are safe to run once more.
-        answer, headers = await _decide(rt, request, digest, app, email, now)
+        # A pooled connection died (database restart): the read is safe to run once more.
+        found = await rt.reads.find(digest, app, email, now)
+    headers = await _decide(rt, request, found, app, email, now)
+    answer = found.access
     rt.usage.note(request.state.key_id, now)
     outcome = "allowed" if answer.active else ("inactive_user" if answer.found else "unknown_user")
     metrics.AUTHZ_DECISIONS.labels(outcome).inc()

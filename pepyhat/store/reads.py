@@ -1,27 +1,26 @@
-"""The data plane's two reads, on the event loop: the key with the asked app, then the user's grants.
+"""The data plane's read, on the event loop: one statement per request (``authz.ANSWER``).
 
 One async interface, one implementation per backend:
 
-- SQLite: called inline, on a read-only sqlite3 connection per thread with the
-  statements compiled once.  Reads under WAL never wait for writers and cost tens
-  of microseconds, less than a hop to a worker thread and back (with 16 clients
-  that hop spent most of its time handing the GIL around), and less than
-  SQLAlchemy's own execution path around them (measured: bench/README.md).
+- SQLite file: called inline, on a read-only sqlite3 connection per thread with
+  the statement compiled once.  Reads under WAL never wait for writers and cost
+  tens of microseconds: less than a hop to a worker thread and back (with 16
+  clients that hop spent most of its time handing the GIL around), and less than
+  SQLAlchemy's own execution path around them (bench/README.md).
 - PostgreSQL: psycopg's async pool, autocommit (no BEGIN/ROLLBACK round trips),
-  statements prepared on first use.  A network wait must not block the loop,
+  the statement prepared on first use.  A network wait must not block the loop,
   and a worker thread per request costs as much as the query.
-
-The statements themselves are written once, in ``pepyhat.authz``.
+- In-memory SQLite (no file another connection could open): SQLAlchemy, inline.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import threading
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
-from typing import AsyncIterator, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import Dialect, Engine
 from sqlalchemy.sql import Select
@@ -39,20 +38,23 @@ class KeyRow(NamedTuple):
     app_id: int | None  # of the asked app; None when there is no such app
 
 
+class Found(NamedTuple):
+    key: KeyRow | None  # None: no key has this hash
+    access: authz.Access  # the user's answer in the asked app (NOT_FOUND when there is no such app)
+
+
 class Disconnected(Exception):
-    """The database connection broke under a read; the read may be retried."""
-
-
-class ReadSession(Protocol):
-    async def key(self, digest: str, app: str) -> KeyRow | None: ...
-
-    async def access(self, app_id: int, email: str, at: datetime) -> authz.Access: ...
+    """The database connection broke under the read; the read may be retried."""
 
 
 class Reads(Protocol):
-    def session(self) -> AbstractAsyncContextManager[ReadSession]: ...
+    async def find(self, digest: str, app: str, email: str, at: datetime) -> Found: ...
 
     async def close(self) -> None: ...
+
+
+def _found(rows, key: KeyRow) -> Found:
+    return Found(key, authz.answer([row[authz.KEY_COLUMNS:] for row in rows]))
 
 
 class _Compiled:
@@ -61,8 +63,13 @@ class _Compiled:
     def __init__(self, statement: Select, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
-        self._binds = [(name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in compiled.positiontup or ()]
-        self._results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns]
+        self._binds = [
+            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in compiled.positiontup or ()
+        ]
+        self._results = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns
+        ]
 
     def parameters(self, values: dict) -> tuple:
         return tuple(values[name] if process is None else process(values[name]) for name, process in self._binds)
@@ -71,32 +78,12 @@ class _Compiled:
         return tuple(value if process is None else process(value) for process, value in zip(self._results, raw))
 
 
-class _SqliteSession:
-    def __init__(self, conn: sqlite3.Connection, key: _Compiled, access: _Compiled) -> None:
-        self._conn = conn
-        self._key = key
-        self._access = access
-
-    async def key(self, digest: str, app: str) -> KeyRow | None:
-        statement = self._key
-        raw = self._conn.execute(statement.sql, statement.parameters({"hash": digest, "slug": app})).fetchone()
-        return None if raw is None else KeyRow(*statement.row(raw))
-
-    async def access(self, app_id: int, email: str, at: datetime) -> authz.Access:
-        statement = self._access
-        rows = self._conn.execute(statement.sql, statement.parameters({"email": email, "app_id": app_id, "at": at}))
-        # Raw rows as they are: answer() takes `active` as a truth value (SQLite's 0/1) and
-        # the two slugs as text, so the per-row type processing would only cost time.
-        return authz.answer(rows.fetchall())
-
-
 class SqliteReads:
     """SQLite file: one read-only connection per thread (in practice, the event loop's)."""
 
     def __init__(self, engine: Engine) -> None:
         self._path = engine.url.database
-        self._key = _Compiled(authz.KEY_FOR_APP, engine.dialect)
-        self._access = _Compiled(authz.USER_ACCESS, engine.dialect)
+        self._answer = _Compiled(authz.ANSWER, engine.dialect)
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
 
@@ -111,9 +98,15 @@ class SqliteReads:
             self._opened.append(conn)
         return conn
 
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[ReadSession]:
-        yield _SqliteSession(self._connection(), self._key, self._access)
+    async def find(self, digest: str, app: str, email: str, at: datetime) -> Found:
+        statement = self._answer
+        parameters = statement.parameters({"hash": digest, "slug": app, "email": email, "at": at})
+        rows = self._connection().execute(statement.sql, parameters).fetchall()
+        if not rows:
+            return Found(None, authz.NOT_FOUND)
+        # Only the key's columns need converting (JSON, timestamps); the access columns
+        # are read as they come: `active` as a truth value (0/1/NULL), the slugs as text.
+        return _found(rows, KeyRow(*statement.row(rows[0][: authz.KEY_COLUMNS])))
 
     async def close(self) -> None:
         opened, self._opened = self._opened, []
@@ -122,47 +115,21 @@ class SqliteReads:
             conn.close()
 
 
-class _SqlAlchemySession:
-    def __init__(self, conn) -> None:
-        self._conn = conn
-
-    async def key(self, digest: str, app: str) -> KeyRow | None:
-        row = self._conn.execute(authz.KEY_FOR_APP, {"hash": digest, "slug": app}).first()
-        return None if row is None else KeyRow(*row)
-
-    async def access(self, app_id: int, email: str, at: datetime) -> authz.Access:
-        return authz.access(self._conn, app_id, email, at)
-
-
 class InlineReads:
-    """In-memory SQLite (tests): the engine's own pool, used from the event loop."""
+    """In-memory SQLite (tests, experiments): the engine's own pool, used from the event loop."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[ReadSession]:
+    async def find(self, digest: str, app: str, email: str, at: datetime) -> Found:
         with self._engine.connect() as conn:
-            yield _SqlAlchemySession(conn)
+            rows = conn.execute(authz.ANSWER, {"hash": digest, "slug": app, "email": email, "at": at}).all()
+        if not rows:
+            return Found(None, authz.NOT_FOUND)
+        return _found(rows, KeyRow(*rows[0][: authz.KEY_COLUMNS]))
 
     async def close(self) -> None:
         pass
-
-
-class _PsycopgSession:
-    def __init__(self, conn, statements: dict[str, str], key_rows) -> None:
-        self._conn = conn
-        self._sql = statements
-        self._key_rows = key_rows
-
-    async def key(self, digest: str, app: str) -> KeyRow | None:
-        async with self._conn.cursor(row_factory=self._key_rows) as cur:
-            await cur.execute(self._sql["key"], {"hash": digest, "slug": app})
-            return await cur.fetchone()
-
-    async def access(self, app_id: int, email: str, at: datetime) -> authz.Access:
-        cur = await self._conn.execute(self._sql["access"], {"email": email, "app_id": app_id, "at": at})
-        return authz.answer(await cur.fetchall())
 
 
 class PsycopgReads:
@@ -171,15 +138,9 @@ class PsycopgReads:
     def __init__(self, engine: Engine, max_size: int = 20) -> None:
         # Imported here, once: SQLite deployments (and the dashboard) never load them.
         import psycopg
-        from psycopg.rows import args_row
 
         self._operational_error = psycopg.OperationalError
-        self._key_rows = args_row(KeyRow)
-        dialect = engine.dialect
-        self._statements = {
-            "key": str(authz.KEY_FOR_APP.compile(dialect=dialect)),
-            "access": str(authz.USER_ACCESS.compile(dialect=dialect)),
-        }
+        self._sql = str(authz.ANSWER.compile(dialect=engine.dialect))
         self._conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._max_size = max_size
         self._pool = None
@@ -195,6 +156,7 @@ class PsycopgReads:
                     min_size=1,
                     max_size=self._max_size,
                     kwargs={"autocommit": True, "prepare_threshold": 1},
+                    configure=self._configure,
                     # With the database down, fail the request in seconds rather than
                     # hold the calling app for the pool's default 30.
                     timeout=5.0,
@@ -204,13 +166,21 @@ class PsycopgReads:
                 self._pool = pool
         return self._pool
 
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[ReadSession]:
+    @staticmethod
+    async def _configure(conn) -> None:
+        # The key's scopes come back on every row of the answer: take them as text and
+        # decode the first row's alone (decoding each row's cost a third of the read).
+        from psycopg.types.string import TextLoader
+
+        conn.adapters.register_loader("json", TextLoader)
+
+    async def find(self, digest: str, app: str, email: str, at: datetime) -> Found:
         pool = self._pool or await self._open()
         conn = None
         try:
             async with pool.connection() as conn:
-                yield _PsycopgSession(conn, self._statements, self._key_rows)
+                cur = await conn.execute(self._sql, {"hash": digest, "slug": app, "email": email, "at": at})
+                rows = await cur.fetchall()
         except self._operational_error as exc:
             if conn is None or not conn.broken:
                 raise
@@ -218,6 +188,10 @@ class PsycopgReads:
             # dead too.  Test the idle ones now, so the caller's retry gets a live one.
             await pool.check()
             raise Disconnected(str(exc)) from exc
+        if not rows:
+            return Found(None, authz.NOT_FOUND)
+        key = KeyRow(*rows[0][: authz.KEY_COLUMNS])
+        return _found(rows, key._replace(scopes=json.loads(key.scopes)))
 
     async def close(self) -> None:
         if self._pool is not None:
