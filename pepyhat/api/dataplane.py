@@ -113,7 +113,7 @@ async def authz_check(request: Request) -> Response:
         found = await rt.reads.find(digest, app, email, now)
     headers = await _decide(rt, request, found, app, email, now)
     answer = found.access
-    rt.usage.note(request.state.key_id, now)
+    rt.usage.note(found.key.id, now)
     outcome = "allowed" if answer.active else ("inactive_user" if answer.found else "unknown_user")
     metrics.AUTHZ_DECISIONS.labels(outcome).inc()
     return Response(

@@ -40,7 +40,7 @@ class KeyRow(NamedTuple):
 
 class Found(NamedTuple):
     key: KeyRow | None  # None: no key has this hash
-    access: authz.Access  # the user's answer in the asked app (NOT_FOUND when there is no such app)
+    access: authz.Access  # the user's answer in the asked app (no roles when there is no such app)
 
 
 class Disconnected(Exception):
@@ -53,8 +53,11 @@ class Reads(Protocol):
     async def close(self) -> None: ...
 
 
-def _found(rows, key: KeyRow) -> Found:
-    return Found(key, authz.answer([row[authz.KEY_COLUMNS:] for row in rows]))
+def _found(rows, key=KeyRow._make) -> Found:
+    """What ``authz.ANSWER`` returned; ``key`` builds the KeyRow from the first row's key columns."""
+    if not rows:
+        return Found(None, authz.NOT_FOUND)
+    return Found(key(rows[0][: authz.KEY_COLUMNS]), authz.answer([row[authz.KEY_COLUMNS:] for row in rows]))
 
 
 class _Compiled:
@@ -102,11 +105,9 @@ class SqliteReads:
         statement = self._answer
         parameters = statement.parameters({"hash": digest, "slug": app, "email": email, "at": at})
         rows = self._connection().execute(statement.sql, parameters).fetchall()
-        if not rows:
-            return Found(None, authz.NOT_FOUND)
         # Only the key's columns need converting (JSON, timestamps); the access columns
         # are read as they come: `active` as a truth value (0/1/NULL), the slugs as text.
-        return _found(rows, KeyRow(*statement.row(rows[0][: authz.KEY_COLUMNS])))
+        return _found(rows, lambda columns: KeyRow._make(statement.row(columns)))
 
     async def close(self) -> None:
         opened, self._opened = self._opened, []
@@ -124,9 +125,7 @@ class InlineReads:
     async def find(self, digest: str, app: str, email: str, at: datetime) -> Found:
         with self._engine.connect() as conn:
             rows = conn.execute(authz.ANSWER, {"hash": digest, "slug": app, "email": email, "at": at}).all()
-        if not rows:
-            return Found(None, authz.NOT_FOUND)
-        return _found(rows, KeyRow(*rows[0][: authz.KEY_COLUMNS]))
+        return _found(rows)
 
     async def close(self) -> None:
         pass
@@ -188,10 +187,12 @@ class PsycopgReads:
             # dead too.  Test the idle ones now, so the caller's retry gets a live one.
             await pool.check()
             raise Disconnected(str(exc)) from exc
-        if not rows:
-            return Found(None, authz.NOT_FOUND)
-        key = KeyRow(*rows[0][: authz.KEY_COLUMNS])
-        return _found(rows, key._replace(scopes=json.loads(key.scopes)))
+        return _found(rows, self._key)
+
+    @staticmethod
+    def _key(columns) -> KeyRow:
+        key = KeyRow._make(columns)
+        return key._replace(scopes=json.loads(key.scopes))  # taken as text: see _configure
 
     async def close(self) -> None:
         if self._pool is not None:
