@@ -68,7 +68,7 @@ class MembersPane(ListPane):
                 ),
             )
 
-        roles = [g.role for g in member.grants]
+        roles = list(dict.fromkeys(g.role for g in member.grants))
         if len(roles) == 1:
             remove(roles[0])
         elif roles:

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from pepyhat_tui.actions import bindings
-from pepyhat_tui.text import join, literal
+from pepyhat_tui.text import join, literal, printable
 from pepyhat_tui.widgets.text_input import TextInput
 
 
@@ -38,7 +38,9 @@ class ConfirmScreen(ModalScreen[bool]):
         self.heading = _shown(title)
         self.lines = [_shown(line) for line in lines]
         self.confirm_label = confirm_label
-        self.type_to_confirm = type_to_confirm
+        # What must be typed is what is shown: a name holding a control character is typed
+        # as its visible escape.
+        self.type_to_confirm = printable(type_to_confirm) if type_to_confirm else None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog -danger"):

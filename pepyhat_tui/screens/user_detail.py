@@ -21,6 +21,7 @@ class UserDetailScreen(DataScreen):
         super().__init__()
         self.email = email.lower()
         self.access: schemas.UserAccess | None = None
+        self.grant_rows: dict[str, tuple[str, str]] = {}  # row key -> (app, role)
 
     @property
     def heading(self) -> str:
@@ -78,14 +79,17 @@ class UserDetailScreen(DataScreen):
         self.title_bar.show(main, counts)
         table = self.grants_table
         table.clear()
+        self.grant_rows.clear()
         for app in access.apps:
             permissions = ", ".join(app.permissions)
             for grant in app.grants:
                 expires = Text("expired", style="red") if grant.expired else Text(relative(grant.expires_at, now, never="—"))
                 role = join((grant.role, "strike dim" if grant.expired else ""))
+                key = str(len(self.grant_rows))  # slugs are not trusted to be separable
+                self.grant_rows[key] = (app.app, grant.role)
                 table.add_row(
                     app.app, role, grant.granted_by, relative(grant.granted_at, now), expires,
-                    permissions if not grant.expired else "", key=f"{app.app}/{grant.role}",
+                    permissions if not grant.expired else "", key=key,
                 )
 
     def selected_grant(self) -> tuple[str, str] | None:
@@ -93,8 +97,7 @@ class UserDetailScreen(DataScreen):
         if not table.row_count:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        app, _, role = key.partition("/")
-        return app, role
+        return self.grant_rows.get(key)
 
     def action_grant(self) -> None:
         from pepyhat_tui.screens.grant_form import GrantForm

@@ -327,7 +327,14 @@ def search_text(select: Select, value: str) -> str:
 
 
 def shown_grants(detail: UserDetailScreen) -> list[str]:
-    return [str(key.value) for key in detail.query_one("#access", DataTable).rows]
+    """``app/role`` of each row, in the table's order."""
+    return ["/".join(detail.grant_rows[key.value]) for key in detail.query_one("#access", DataTable).rows]
+
+
+def grant_row(detail: UserDetailScreen, grant: str) -> list[str]:
+    """The cells of the row showing ``app/role``."""
+    (key,) = [k for k, shown in detail.grant_rows.items() if "/".join(shown) == grant]
+    return row(detail.query_one("#access", DataTable), key)
 
 
 async def choose(pilot: Pilot, select: Select, value: str) -> None:
@@ -355,12 +362,11 @@ async def test_detail_shows_access_in_every_app(service):
         detail = app.screen
         assert isinstance(detail, UserDetailScreen) and detail.email == email
         await until(pilot, lambda: detail.access is not None, "the user's access")
-        table = detail.query_one("#access", DataTable)
 
         assert set(shown_grants(detail)) == grant_keys(access)
         for app_access in access["apps"]:
             for grant in app_access["grants"]:
-                cells = row(table, f"{app_access['app']}/{grant['role']}")
+                cells = grant_row(detail, f"{app_access['app']}/{grant['role']}")
                 assert cells[:3] == [app_access["app"], grant["role"], grant["granted_by"]]
                 assert cells[3].endswith("ago")
                 if grant["expired"]:
@@ -389,7 +395,6 @@ async def test_grant_roles_with_and_without_an_expiry(service):
         first_roles = [r["slug"] for r in (await http.get(f"/api/v1/apps/{first_app}/roles")).json()["data"]]
         second_roles = [r["slug"] for r in (await http.get(f"/api/v1/apps/{second_app}/roles")).json()["data"]]
         first_role, second_role = first_roles[-1], second_roles[0]
-        table = detail.query_one("#access", DataTable)
 
         # Without an expiry.
         await keys(pilot, "g")
@@ -409,7 +414,7 @@ async def test_grant_roles_with_and_without_an_expiry(service):
         await keys(pilot, "enter")  # expiry left empty: grant for good
         await until(pilot, lambda: app.screen is detail and f"{first_app}/{first_role}" in shown_grants(detail),
                     "the first grant in the detail")
-        assert row(table, f"{first_app}/{first_role}")[:5] == [first_app, first_role, "tester (embedded)", "just now", "—"]
+        assert grant_row(detail, f"{first_app}/{first_role}")[:5] == [first_app, first_role, "tester (embedded)", "just now", "—"]
 
         # With an expiry, typed as a duration.
         await keys(pilot, "g")
@@ -425,7 +430,7 @@ async def test_grant_roles_with_and_without_an_expiry(service):
         await keys(pilot, "enter")
         await until(pilot, lambda: app.screen is detail and f"{second_app}/{second_role}" in shown_grants(detail),
                     "the second grant in the detail")
-        assert row(table, f"{second_app}/{second_role}")[4] == "in 14d"
+        assert grant_row(detail, f"{second_app}/{second_role}")[4] == "in 14d"
         assert f"{len(access['apps']) + 2} apps" in title(detail)
 
         after = await api_access(http, email)
