@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine, func, insert, select
 
-from pepyhat import keys
+from pepyhat import keys, schemas
 from pepyhat.store.tables import App, Grant, Key, Permission, Role, RolePermission, User
 
 CATALOGUE: list[tuple[str, str, str, list[str]]] = [
@@ -153,7 +153,7 @@ def generate(engine: Engine, *, users: int = 200, apps: int = 5, seed: int = 7, 
 
         for n, app_id in enumerate(app_ids):
             slug = app_slugs[app_id]
-            authz_scope = [{"path": f"apps/{slug}/authz/**", "operations": ["read"]}]
+            authz_scope = [s.model_dump() for s in schemas.app_key_scopes(slug)]
             key(f"{slug}-production", "app", app_id, authz_scope, [], created_days=120 + n, limit=6000,
                 used=now - timedelta(minutes=rng.randint(1, 300)))
             if n == 0:
