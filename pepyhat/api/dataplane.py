@@ -14,11 +14,12 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from pepyhat import keys, metrics, schemas, scopes
-from pepyhat.api.auth import KeyRefused, check_key, embedded_principal, presented_key
+from pepyhat import keys, metrics, paths, schemas, scopes
+from pepyhat.api.auth import presented_key
+from pepyhat.api.errors import ApiError
 from pepyhat.api.runtime import Runtime, runtime
-from pepyhat.errors import ApiError
 from pepyhat.ratelimit import Decision, Limiter, MemoryLimiter
+from pepyhat.service.actor import Actor, KeyRefused, check_key
 from pepyhat.store.reads import Disconnected, Found
 
 router = APIRouter(tags=["data plane"])
@@ -50,7 +51,7 @@ async def _decide(rt: Runtime, request: Request, found: Found, app: str, email: 
         raise _refuse(403, "key_expired", "API key has expired")
     if key.app_id is None:
         raise _refuse(404, "app_not_found", f"app {app!r} not found")
-    path = f"apps/{app}/authz/{email}"
+    path = paths.authz(app, email)
     if not any(scopes.allows(s["operations"], "read") and scopes.matches(s["path"], path) for s in key.scopes):
         raise _refuse(403, "key_not_for_app", f"this key may not read {path}")
     headers = dict(NO_STORE)
@@ -144,7 +145,7 @@ def validate(request: Request) -> JSONResponse:
     rt = runtime(request)
     token = presented_key(request)
     if token is None and rt.settings.embedded_operator:
-        p = embedded_principal(rt.settings.embedded_operator)
+        p = Actor.local(rt.settings.embedded_operator)
         body = schemas.ValidatedKey(
             id="embedded", name=p.name, kind="admin", app=None, scopes=list(p.scopes),
             capabilities=sorted(p.capabilities), expires_at=None, rate_limit_per_minute=None,
