@@ -20,6 +20,7 @@ from pepyhat.api.errors import ApiError
 from pepyhat.api.runtime import Runtime, runtime
 from pepyhat.ratelimit import Decision, Limiter, MemoryLimiter
 from pepyhat.service.actor import Actor, KeyRefused, check_key
+from pepyhat.service.keys import key_view
 from pepyhat.store.reads import Disconnected, Found
 
 router = APIRouter(tags=["data plane"])
@@ -159,16 +160,7 @@ def validate(request: Request) -> JSONResponse:
             key = check_key(session, token, None, now)
         except KeyRefused as exc:
             raise ApiError(401, "unauthorized", exc.message, {"reason": exc.code}, headers=NO_STORE) from None
-        body = schemas.ValidatedKey(
-            id=key.id,
-            name=key.name,
-            kind=key.kind,
-            app=key.app_slug,
-            scopes=[schemas.Scope.model_validate(s) for s in key.scopes],
-            capabilities=list(key.capabilities),
-            expires_at=key.expires_at,
-            rate_limit_per_minute=key.rate_limit_per_minute,
-        )
+        body = schemas.ValidatedKey(**key_view(key, now).model_dump())
     request.state.key_id = key.id
     rt.usage.note(key.id, now)
     return JSONResponse(schemas.ValidateResponse(valid=True, key=body).model_dump(mode="json"), headers=NO_STORE)

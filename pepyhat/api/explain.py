@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from pepyhat import schemas
 from pepyhat.api.auth import Authorized
 from pepyhat.api.runtime import SessionDep
-from pepyhat.service import explain as explaining
+from pepyhat.service import access
 from pepyhat.service.actor import Actor
 
 router = APIRouter(prefix="/api/v1/explain", tags=["explain"])
@@ -21,4 +21,4 @@ def explain(
     session: Session = SessionDep,
     actor: Actor = Authorized,
 ):
-    return explaining.explain(session, app, email)
+    return access.explain(session, app, email)

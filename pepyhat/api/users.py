@@ -9,7 +9,7 @@ from pepyhat import schemas
 from pepyhat.api.auth import Authorized, InRequest
 from pepyhat.api.pagination import Cursor, Limit, Search
 from pepyhat.api.runtime import SessionDep
-from pepyhat.service import users
+from pepyhat.service import access, users
 from pepyhat.service.actor import Actor, Context
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
@@ -57,4 +57,4 @@ def delete_user(email: str, session: Session = SessionDep, actor: Actor = Author
 
 @router.get("/{email}/access", response_model=schemas.UserAccess)
 def get_user_access(email: str, session: Session = SessionDep, actor: Actor = Authorized):
-    return users.get_user_access(session, actor, email)
+    return access.user_access(session, actor, email)

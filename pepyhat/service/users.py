@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pepyhat import audit, authz, paths, schemas
+from pepyhat import audit, paths, schemas
 from pepyhat.errors import Conflict
 from pepyhat.service.actor import Actor, Context
 from pepyhat.service.validate import changes
-from pepyhat.store import access, queries
+from pepyhat.store import queries
 from pepyhat.store.pages import paginate, search
 from pepyhat.store.tables import User
 
@@ -78,10 +78,3 @@ def delete_user(session: Session, actor: Actor, context: Context, email: str) ->
     session.delete(user)  # grants go with it (ON DELETE CASCADE)
     audit.record(session, actor, context, "user.delete", paths.user(before.email), before=before)
 
-
-def get_user_access(session: Session, actor: Actor, email: str) -> schemas.UserAccess:
-    """The user's roles and permissions in every app whose membership the actor may read."""
-    user = queries.get_user(session, email)
-    rows, role_perms = access.grants_of(session.connection(), user.id)
-    by_app = authz.grants_by_app(rows, role_perms, queries.now())
-    return authz.user_access(user, by_app, visible=lambda app: actor.can(paths.member(app, user.email), "read"))

@@ -292,24 +292,24 @@ def test_no_token_is_unauthorized(route, service, world):
 # -- capabilities that are easy to confuse ------------------------------------
 
 
-@pytest.mark.parametrize("name", ["put_grant", "delete_grant"])
-def test_granting_takes_grants_write_not_users_write(name, service, make, world):
-    users_write = mint(make, {"users.write"}, EVERYTHING)
-    grants_write = mint(make, {"grants.write"}, EVERYTHING)
-    with service.client(users_write) as client:
-        refused(call(client, ROUTE[name], world), name)
-    with service.client(grants_write) as client:
-        succeeded(ROUTE[name], call(client, ROUTE[name], world))
+# route -> a capability that must not be enough, and the contract's, which is
+CONFUSABLE = [
+    ("put_grant", "users.write"),
+    ("delete_grant", "users.write"),
+    ("create_key", "keys.read"),
+    ("update_key", "keys.read"),
+    ("delete_key", "keys.read"),
+    ("rotate_key", "keys.read"),
+]
 
 
-@pytest.mark.parametrize("name", ["create_key", "update_key", "delete_key", "rotate_key"])
-def test_key_writes_take_keys_manage_not_keys_read(name, service, make, world):
+@pytest.mark.parametrize("name, wrong", CONFUSABLE, ids=[f"{name}-not-{wrong}" for name, wrong in CONFUSABLE])
+def test_the_contract_capability_and_no_neighbour(name, wrong, service, make, world):
+    """Granting takes grants.write (not users.write); a key write, keys.manage (not keys.read)."""
     reach = [{"path": f"apps/{world.app}/**", "operations": ["*"]}]
-    reader = mint(make, {"keys.read"}, reach)
-    manager = mint(make, {"keys.manage"}, reach)
-    with service.client(reader) as client:
+    with service.client(mint(make, {wrong}, reach)) as client:
         refused(call(client, ROUTE[name], world), name)
-    with service.client(manager) as client:
+    with service.client(mint(make, {CONTRACT[name][0]}, reach)) as client:
         succeeded(ROUTE[name], call(client, ROUTE[name], world))
 
 
