@@ -13,17 +13,16 @@ import re
 import secrets
 import zlib
 from datetime import timedelta
-from typing import Literal
+
+from pepyhat.schemas import KeyKind
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-PREFIXES: dict[str, str] = {"app": "phk_", "admin": "pha_"}
-KINDS: dict[str, str] = {prefix: kind for kind, prefix in PREFIXES.items()}
+PREFIXES: dict[KeyKind, str] = {"app": "phk_", "admin": "pha_"}
+KINDS: dict[str, KeyKind] = {prefix: kind for kind, prefix in PREFIXES.items()}
 RANDOM_LEN = 42
 CHECKSUM_LEN = 6
 START_LEN = 4 + 6  # prefix plus the first 6 random characters
 ID_PREFIX = "key_"
-
-KeyKind = Literal["app", "admin"]
 
 _SHAPE = re.compile(r"^(phk_|pha_)([0-9A-Za-z]{48})\Z")  # \Z: `$` would accept a trailing newline
 _START = re.compile(r"^(phk_|pha_)[0-9A-Za-z]{6}\Z")
@@ -68,7 +67,7 @@ def parse(plaintext: str) -> KeyKind:
     body, check = rest[:RANDOM_LEN], rest[RANDOM_LEN:]
     if not secrets.compare_digest(checksum(body), check):
         raise MalformedKey("bad checksum")
-    return KINDS[match.group(1)]  # type: ignore[return-value]
+    return KINDS[match.group(1)]
 
 
 def is_start(value: str) -> bool:

@@ -8,11 +8,11 @@ typo is a 422, not a silently ignored setting.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pepyhat import scopes as _scopes
+from pepyhat import paths as _paths, scopes as _scopes
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 PERMISSION_PATTERN = r"^[a-z0-9][a-z0-9._:-]{0,127}$"
@@ -29,6 +29,8 @@ CAPABILITIES: dict[str, str] = {
     "audit.read": "Read the audit log",
     "authz.explain": "Explain why a user has a permission",
 }
+# What a read-only token may hold: the dashboard offers nothing that writes to one.
+READ_CAPABILITIES: frozenset[str] = frozenset({"apps.read", "users.read", "keys.read", "audit.read", "authz.explain"})
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, examples=["crm"])]
 PermissionSlug = Annotated[str, Field(pattern=PERMISSION_PATTERN, examples=["users.read"])]
@@ -41,6 +43,7 @@ Capability = Literal[
     "keys.read", "keys.manage", "audit.read", "authz.explain",
 ]
 KeyKind = Literal["app", "admin"]
+KEY_KINDS: tuple[str, ...] = get_args(KeyKind)
 KeyStatus = Literal["active", "expired", "revoked"]
 
 T = TypeVar("T")
@@ -112,6 +115,15 @@ class Scope(BaseModel):
     @classmethod
     def _dedupe(cls, value: list[str]) -> list[str]:
         return sorted(set(value))
+
+
+# A superadmin token holds every capability with these scopes: every path, every operation.
+SUPERADMIN_SCOPES: tuple[Scope, ...] = (Scope(path="**", operations=["*"]),)
+
+
+def app_key_scopes(slug: str) -> list[Scope]:
+    """An app key's scopes unless its creator says otherwise: its app's data plane, read."""
+    return [Scope(path=_paths.authz(slug, "**"), operations=["read"])]
 
 
 # -- apps, permissions, roles -------------------------------------------------

@@ -21,7 +21,7 @@ from pepyhat_tui.client import ClientError, PepyHatClient
 from pepyhat_tui.config import Target
 from pepyhat_tui.text import printable
 
-READ_CAPABILITIES = frozenset({"apps.read", "users.read", "keys.read", "audit.read", "authz.explain"})
+READ_CAPABILITIES = schemas.READ_CAPABILITIES
 SCREENS = {"apps": "Apps", "users": "Users", "keys": "Keys"}
 
 
