@@ -44,10 +44,11 @@ def dashboard_command() -> list[str]:
 
 
 class Server:
-    def __init__(self, url: str, token: str, process: subprocess.Popen) -> None:
+    def __init__(self, url: str, token: str, process: subprocess.Popen, database: Path) -> None:
         self.url = url
         self.token = token
         self.process = process
+        self.database = database
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
@@ -84,7 +85,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
             if time.monotonic() > deadline:
                 pytest.fail("pepyhat serve did not become ready in 30 s")
             time.sleep(0.05)
-        yield Server(url, token, process)
+        yield Server(url, token, process, folder / "pepyhat.db")
     finally:
         process.terminate()
         try:
@@ -130,6 +131,9 @@ class Tmux:
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", self.session)
+
+    def pane_title(self) -> str:
+        return self.tmux("display-message", "-p", "-t", self.session, "#{pane_title}").strip()
 
     def wait_for(self, *texts: str, timeout: float = WAIT, gone: bool = False) -> str:
         """Poll the pane until every text is on it (or, with gone, none is)."""
@@ -229,6 +233,41 @@ def test_grant_a_role_from_the_keyboard(server: Server, tmux: Tmux) -> None:
 
     tmux.keys("q")
     tmux.wait_for("Users", gone=True)
+
+
+HOSTILE_NAME = "Red \x1b[31mALERT\x1b[0m \x1b]0;pwned\x07 end"
+
+
+def test_an_escape_sequence_in_a_name_does_not_reach_the_terminal(server: Server, tmux: Tmux) -> None:
+    """An app whose name carries CSI and OSC sequences (written before the service refused them, straight
+    into the database) is listed with its escapes visible; the pane's title stays what it was."""
+    import sqlite3
+
+    with sqlite3.connect(server.database) as db:
+        db.execute(
+            "INSERT INTO apps (slug, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            ("evil", HOSTILE_NAME, "\u202edesc", "2025-01-01 00:00:00", "2025-01-01 00:00:00"),
+        )
+    tmux.tmux("select-pane", "-t", tmux.session, "-T", "operator")
+    assert tmux.pane_title() == "operator"
+
+    tmux.type(" ".join([*dashboard_command(), "--url", server.url, "--token", server.token]))
+    tmux.keys("Enter")
+    screen = tmux.wait_for("evil", "billing", "6 apps")
+    assert tmux.pane_title() == "operator"  # the list has painted the name
+    assert r"Red \x1b[31mALERT\x1b[0m \x1b]0;pwned\x07 end" in screen  # shown, as its escapes
+    assert r"\u202edesc" in screen
+    tmux.keys("q")
+    tmux.wait_for("6 apps", gone=True)
+    assert tmux.pane_title() == "operator"
+
+    # Control: the same bytes written raw to this terminal do set its title (the test can fail).
+    tmux.type("printf '\\033]0;pwned\\007'")
+    tmux.keys("Enter")
+    deadline = time.monotonic() + WAIT
+    while tmux.pane_title() != "pwned" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert tmux.pane_title() == "pwned"
 
 
 def run_dashboard(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
