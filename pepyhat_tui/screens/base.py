@@ -59,7 +59,7 @@ class DataScreen(Guarded, Screen):
 
     def action_available(self, action: str) -> bool:
         if action == "back":
-            stack = self.app.screen_stack  # (help or the palette may sit above this screen)
+            stack = self.dashboard.screen_stack  # (help or the palette may sit above this screen)
             return self in stack and stack.index(self) > 0  # a mode's first screen has nowhere to go back
         return True
 

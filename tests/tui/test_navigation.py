@@ -24,6 +24,7 @@ from pepyhat_tui.screens.goto import GotoScreen
 from pepyhat_tui.screens.help import HelpScreen
 from pepyhat_tui.screens.keys import KeysScreen
 from pepyhat_tui.screens.role_form import RoleForm
+from pepyhat_tui.screens.user_detail import UserDetailScreen
 from pepyhat_tui.screens.users import UsersScreen
 from tests.tui.support import goto, plain, settle, steps, until
 
@@ -313,3 +314,54 @@ async def test_forms_fit_80x24_and_save_from_the_keyboard(service):
         await steps(pilot, "ctrl+s")
         assert isinstance(pilot.app.screen, AppDetailScreen)
         assert (await http.get("/api/v1/apps/crm/roles/ops")).json()["name"] == "Ops"
+
+
+async def test_titles_at_80x24_keep_their_counts_and_cut_the_rest_with_an_ellipsis(service):
+    token = service.mint()
+    async with service.http(token) as http, service.dashboard(token).run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await steps(pilot, "down", "enter")  # crm: its description does not fit beside its counts at 80 columns
+        detail = pilot.app.screen
+        assert isinstance(detail, AppDetailScreen)
+        await until(pilot, lambda: detail.details is not None and "active keys" in title_counts(detail), "the app's counts")
+        crm = (await http.get("/api/v1/apps/crm")).json()
+        assert title_counts(detail) == (
+            f"{crm['role_count']} roles · {crm['member_count']} members · {crm['active_key_count']} active keys"
+        )
+        assert_title_fits(detail)
+        await steps(pilot, "3", "enter")  # a member: their user detail
+        user = pilot.app.screen
+        assert isinstance(user, UserDetailScreen)
+        await until(pilot, lambda: user.access is not None and "live role" in title_counts(user), "the user's counts")
+        assert_title_fits(user)
+
+
+def title_counts(screen) -> str:
+    return str(screen.query_one("#title-counts", Static).visual.plain)
+
+
+def assert_title_fits(screen) -> None:
+    main, counts = screen.query_one("#title-main", Static), screen.query_one("#title-counts", Static)
+    assert counts.region.right <= SMALL[0] and counts.region.width >= len(title_counts(screen)), counts.region
+    assert main.region.right <= counts.region.x
+    # What the operator reads on that line: the counts whole; the left side cut with an ellipsis if at all.
+    line = "".join(segment.text for segment in screen._compositor.render_strips()[main.region.y])
+    assert title_counts(screen) in line
+    left = line[main.region.x:main.region.right].rstrip()
+    full = main.visual.plain
+    assert left == full or (left.endswith("…") and full.startswith(left[:-1])), (left, full)
+
+
+async def test_the_palette_names_the_key_each_action_is_bound_to(service):
+    token = service.mint()
+    async with service.dashboard(token).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await steps(pilot, "ctrl+p")
+        commands = pilot.app.screen.query_one(CommandList)
+        await until(pilot, lambda: commands.option_count > 0, "palette entries")
+        prompts = {
+            lines[0]: lines[1] for lines in
+            (commands.get_option_at_index(i).prompt.plain.splitlines() for i in range(commands.option_count))
+            if len(lines) > 1
+        }
+        assert prompts["Quit"].endswith("key: q") and prompts["New"].endswith("key: n"), prompts
