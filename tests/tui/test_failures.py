@@ -396,7 +396,7 @@ async def test_invalid_input_is_explained_in_the_form(service):
 
         # Corrected: the grant goes through.
         await keys(pilot, "ctrl+a", "ctrl+k", *"1w", "enter")
-        await until(pilot, lambda: app.screen is detail and f"{target}/{role}" in [str(k.value) for k in detail.query_one("#access").rows],
+        await until(pilot, lambda: app.screen is detail and (target, role) in detail.grant_rows.values(),
                     "the grant in the detail")
         access = (await http.get(f"/api/v1/users/{email}/access")).json()
         grant = next(g for a in access["apps"] if a["app"] == target for g in a["grants"])
