@@ -160,3 +160,14 @@ class ListPane(Guarded, Vertical):
             self.table.reload(None)
         self.table.focus()
         self.refresh_bindings()
+
+
+class AppPane(ListPane):
+    """A list inside one app: its roles, permissions or members."""
+
+    def __init__(self, app_slug: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.app_slug = app_slug
+
+    def action_context(self) -> dict[str, str]:
+        return {"app": self.app_slug}

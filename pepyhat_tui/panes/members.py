@@ -5,21 +5,14 @@ from __future__ import annotations
 from pepyhat import schemas
 from pepyhat_tui.actions import bindings
 from pepyhat_tui.formatting import grant_summary, yes_no
-from pepyhat_tui.panes.base import ListPane
+from pepyhat_tui.panes.base import AppPane
 from pepyhat_tui.text import join
 
 
-class MembersPane(ListPane):
+class MembersPane(AppPane):
     COLUMNS = (("Email", "email"), ("Name", "name"), ("Status", "status"), ("Roles", "roles"))
     NOUN = "member"
     BINDINGS = bindings("members.new", "members.delete")
-
-    def __init__(self, app_slug: str, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.app_slug = app_slug
-
-    def action_context(self) -> dict[str, str]:
-        return {"app": self.app_slug}
 
     async def fetch(self, cursor, query):
         return await self.dashboard.client.list_members(self.app_slug, q=query, cursor=cursor)

@@ -5,21 +5,14 @@ from __future__ import annotations
 from pepyhat import schemas
 from pepyhat_tui.actions import bindings
 from pepyhat_tui.client import ClientError, all_pages
-from pepyhat_tui.panes.base import ListPane
+from pepyhat_tui.panes.base import AppPane
 from pepyhat_tui.text import join, plural
 
 
-class RolesPane(ListPane):
+class RolesPane(AppPane):
     COLUMNS = (("Slug", "slug"), ("Name", "name"), ("Members", "members"), ("Permissions", "permissions"))
     NOUN = "role"
     BINDINGS = bindings("roles.new", "roles.edit", "roles.delete")
-
-    def __init__(self, app_slug: str, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.app_slug = app_slug
-
-    def action_context(self) -> dict[str, str]:
-        return {"app": self.app_slug}
 
     async def fetch(self, cursor, query):
         return await self.dashboard.client.list_roles(self.app_slug, q=query, cursor=cursor)

@@ -7,10 +7,13 @@ from time import monotonic
 from typing import Callable
 
 from rich.text import Text
+from textual.command import CommandList, CommandPalette
 from textual.content import Content
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets._footer import FooterKey
 
+from pepyhat_tui.screens.help import HelpScreen
 from pepyhat_tui.screens.users import UsersScreen
 
 # Both clocks (the dashboard's and the embedded service's) read this in tests,
@@ -100,6 +103,33 @@ def title(screen) -> str:
     from pepyhat_tui.widgets.title_bar import TitleBar
 
     return screen.query_one(TitleBar).text
+
+
+def footer_labels(screen) -> set[str]:
+    """What the footer offers right now."""
+    return {key.description for key in screen.query_one(Footer).query(FooterKey)}
+
+
+async def palette_titles(pilot: Pilot) -> set[str]:
+    """Open the palette, read its entries' titles, close it."""
+    await steps(pilot, "ctrl+p")
+    assert isinstance(pilot.app.screen, CommandPalette)
+    commands = pilot.app.screen.query_one(CommandList)
+    await until(pilot, lambda: commands.option_count > 0, "palette entries")
+    titles = {commands.get_option_at_index(i).prompt.plain.splitlines()[0] for i in range(commands.option_count)}
+    await steps(pilot, "escape")
+    return titles
+
+
+async def help_descriptions(pilot: Pilot) -> set[str]:
+    """Open `?`, read the actions it lists, close it."""
+    await steps(pilot, "question_mark")
+    help_screen = pilot.app.screen
+    assert isinstance(help_screen, HelpScreen)
+    table = help_screen.query_one("#help-keys")
+    rows = {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
+    await steps(pilot, "escape")
+    return rows
 
 
 def plain(widget: Static) -> str:

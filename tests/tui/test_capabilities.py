@@ -6,10 +6,8 @@ And the top line always says where we are and whether we are read-only.
 from __future__ import annotations
 
 
-from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
-from textual.widgets import Footer, Static
-from textual.widgets._footer import FooterKey
+from textual.widgets import Static
 
 from pepyhat_tui.app import PepyHatApp
 from pepyhat_tui.client import EMBEDDED_URL, PepyHatClient
@@ -17,10 +15,9 @@ from pepyhat_tui.config import Target
 from pepyhat_tui.guarded import declared_actions
 from pepyhat_tui.screens.app_detail import AppDetailScreen
 from pepyhat_tui.screens.apps import AppsScreen
-from pepyhat_tui.screens.help import HelpScreen
 from pepyhat_tui.screens.users import UsersScreen
 from pepyhat_tui.widgets.environment_bar import EnvironmentBar
-from tests.tui.support import FIXED, goto, settle, steps, until
+from tests.tui.support import FIXED, footer_labels, goto, help_descriptions, palette_titles, settle, steps, until
 
 SIZE = (120, 36)
 MUTATING = ("new", "edit", "delete")
@@ -41,39 +38,15 @@ def offered(screen) -> set[str]:
     return {active.binding.action for active in screen.active_bindings.values() if active.enabled}
 
 
-def footer(screen) -> set[str]:
-    return {key.description for key in screen.query_one(Footer).query(FooterKey)}
-
-
-async def palette(pilot: Pilot) -> set[str]:
-    await steps(pilot, "ctrl+p")
-    assert isinstance(pilot.app.screen, CommandPalette)
-    commands = pilot.app.screen.query_one(CommandList)
-    await until(pilot, lambda: commands.option_count > 0, "palette entries")
-    entries = {commands.get_option_at_index(i).prompt.plain.splitlines()[0] for i in range(commands.option_count)}
-    await steps(pilot, "escape")
-    return entries
-
-
-async def help_rows(pilot: Pilot) -> set[str]:
-    await steps(pilot, "question_mark")
-    screen = pilot.app.screen
-    assert isinstance(screen, HelpScreen)
-    table = screen.query_one("#help-keys")
-    rows = {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
-    await steps(pilot, "escape")
-    return rows
-
-
 async def assert_no_mutations(pilot: Pilot, screen) -> None:
     """n/e/d: not bound, not in the footer, the palette or `?`, and pressing them does nothing."""
     for action in MUTATING:
         assert actions_of(screen).check_action(action, ()) is False, action
     assert not offered(screen) & set(MUTATING)
     assert not {"n", "e", "d"} & set(screen.active_bindings)
-    assert not footer(screen) & {"New", "Edit", "Delete"}
-    assert not await palette(pilot) & {"New", "Edit", "Delete"}
-    assert not await help_rows(pilot) & {"New", "Edit", "Delete"}
+    assert not footer_labels(screen) & {"New", "Edit", "Delete"}
+    assert not await palette_titles(pilot) & {"New", "Edit", "Delete"}
+    assert not await help_descriptions(pilot) & {"New", "Edit", "Delete"}
     await steps(pilot, "n", "e", "d")
     assert pilot.app.screen is screen, "a mutating key opened something"
 
@@ -86,9 +59,9 @@ async def test_control_a_full_token_is_offered_every_action(service):
         screen = pilot.app.screen
         assert all(actions_of(screen).check_action(a, ()) for a in MUTATING)
         assert set(MUTATING) <= offered(screen)
-        assert {"New", "Edit", "Delete"} <= footer(screen)
-        assert {"New", "Edit", "Delete"} <= await palette(pilot)
-        assert {"New", "Edit", "Delete"} <= await help_rows(pilot)
+        assert {"New", "Edit", "Delete"} <= footer_labels(screen)
+        assert {"New", "Edit", "Delete"} <= await palette_titles(pilot)
+        assert {"New", "Edit", "Delete"} <= await help_descriptions(pilot)
         assert LOCK not in header(pilot)
 
 
@@ -112,9 +85,9 @@ async def test_a_token_scoped_to_crm_read_sees_only_crm_and_no_changes(service):
             pane = actions_of(detail)
             for action in set(MUTATING) & set(declared_actions(type(pane))):
                 assert pane.check_action(action, ()) is False, (detail.active_tab, action)
-            assert not footer(detail) & {"New", "Edit", "Delete"}
+            assert not footer_labels(detail) & {"New", "Edit", "Delete"}
         await steps(pilot, "1")
-        assert not await palette(pilot) & {"New", "Edit", "Delete"}
+        assert not await palette_titles(pilot) & {"New", "Edit", "Delete"}
         await steps(pilot, "enter", "n", "d")  # enter on a role does not edit it either
         assert pilot.app.screen is detail
     async with service.http() as operator:
@@ -168,7 +141,7 @@ async def test_a_users_read_token_sees_users_but_no_apps_actions(service):
         expected = (await http.get("/api/v1/users", params={"limit": 100})).json()["data"]
         assert list(users.table.items) == [u["email"] for u in expected] and expected
         assert not offered(users) & {"new", "edit", "delete", "toggle_active"}
-        assert not footer(users) & {"New", "Edit", "Delete", "(De)activate"}
+        assert not footer_labels(users) & {"New", "Edit", "Delete", "(De)activate"}
 
 
 async def test_header_names_the_target_and_identity(service):

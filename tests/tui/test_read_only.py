@@ -20,10 +20,7 @@ from typing import Awaitable, Callable
 
 import pytest
 from sqlalchemy import func, select
-from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
-from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
 
 import pepyhat_tui.panes
 import pepyhat_tui.screens
@@ -40,9 +37,8 @@ from pepyhat_tui.panes.roles import RolesPane
 from pepyhat_tui.panes.users import UsersPane
 from pepyhat_tui.screens.app_detail import AppDetailScreen
 from pepyhat_tui.screens.base import ListScreen
-from pepyhat_tui.screens.help import HelpScreen
 from pepyhat_tui.screens.user_detail import UserDetailScreen
-from tests.tui.support import goto, settle, steps, until
+from tests.tui.support import footer_labels, goto, help_descriptions, palette_titles, settle, steps, until
 
 SIZE = (120, 36)
 MUTATING = [a for a in ACTIONS.values() if a.mutates]
@@ -136,30 +132,6 @@ def node_on(screen, node_class: type):
     if isinstance(screen, AppDetailScreen):
         return screen.pane()
     raise AssertionError(f"no {node_class.__name__} on {screen}")
-
-
-def footer_labels(screen) -> set[str]:
-    return {key.description for key in screen.query_one(Footer).query(FooterKey)}
-
-
-async def palette_titles(pilot: Pilot) -> set[str]:
-    await steps(pilot, "ctrl+p")
-    assert isinstance(pilot.app.screen, CommandPalette)
-    commands = pilot.app.screen.query_one(CommandList)
-    await until(pilot, lambda: commands.option_count > 0, "palette entries")
-    titles = {commands.get_option_at_index(i).prompt.plain.splitlines()[0] for i in range(commands.option_count)}
-    await steps(pilot, "escape")
-    return titles
-
-
-async def help_descriptions(pilot: Pilot) -> set[str]:
-    await steps(pilot, "question_mark")
-    help_screen = pilot.app.screen
-    assert isinstance(help_screen, HelpScreen)
-    table = help_screen.query_one("#help-keys")
-    rows = {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
-    await steps(pilot, "escape")
-    return rows
 
 
 def audit_events(service) -> int:
