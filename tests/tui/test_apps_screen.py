@@ -302,6 +302,23 @@ async def open_crm(pilot: Pilot) -> AppDetailScreen:
     return detail_screen(pilot)
 
 
+async def test_counts_on_apps_are_fresh_after_an_app_is_closed(service):
+    """The Apps row of an app shows its counts as they are when its detail closes (they were stale)."""
+    token = service.mint()
+    async with service.http(token) as http, service.dashboard(token).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        apps = apps_screen(pilot)
+        before = cell_values(apps.table, "crm")
+        detail = await open_crm(pilot)
+        created = await http.post("/api/v1/apps/crm/roles", json={"slug": "night-shift", "name": "Night shift"})
+        assert created.status_code == 201, created.text
+        await steps(pilot, "escape")
+        assert pilot.app.screen is apps and detail not in pilot.app.screen_stack
+        expected = str((await http.get("/api/v1/apps/crm")).json()["role_count"])
+        await until(pilot, lambda: cell_values(apps.table, "crm")[2] == expected, "the fresh role count")
+        assert int(expected) == int(before[2]) + 1
+
+
 async def test_create_and_delete_permission(service):
     token = service.mint()
     async with service.http(token) as http, service.dashboard(token).run_test(size=SIZE) as pilot:
