@@ -1,7 +1,8 @@
 """``pepyhat``: serve, init, token create, demo-data.
 
 Plaintext keys go alone to stdout; everything else to stderr.  Failures are one
-line and exit 1; usage errors exit 2 (argparse); never a traceback.
+line and exit 1; usage errors exit 2 (argparse's, and UsageError's in one line);
+never a traceback.
 """
 
 from __future__ import annotations
@@ -12,10 +13,19 @@ import sys
 from typing import Sequence
 
 EXIT_FAILURE = 1
+EXIT_USAGE = 2
 
 
 class CommandError(Exception):
     """One line for the operator; exit 1."""
+
+    exit_code = EXIT_FAILURE
+
+
+class UsageError(CommandError):
+    """An option's value is unusable: one line, exit 2."""
+
+    exit_code = EXIT_USAGE
 
 
 def _say(message: str) -> None:
@@ -196,9 +206,9 @@ def cmd_token_create(args) -> int:
         try:
             span = keys.parse_duration(args.expires_in)
         except ValueError as exc:
-            raise CommandError(f"--expires-in: {exc}") from None
+            raise UsageError(f"--expires-in: {exc}") from None
         if not span:  # as in the API: a token born expired is a mistake
-            raise CommandError("--expires-in: must be more than 0s")
+            raise UsageError("--expires-in: must be more than 0s")
         expires_at = datetime.now(timezone.utc) + span
     if not args.name.strip() or len(args.name) > 200:
         raise CommandError("--name must be 1 to 200 characters")
@@ -296,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except CommandError as exc:
         _say(f"pepyhat: {exc}")
-        return EXIT_FAILURE
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # last resort: one line, never a traceback
