@@ -18,7 +18,7 @@ from pepyhat import keys, metrics, schemas, scopes
 from pepyhat.api.auth import KeyRefused, check_key, embedded_principal, presented_key
 from pepyhat.api.runtime import Runtime, runtime
 from pepyhat.errors import ApiError
-from pepyhat.ratelimit import Decision, Limiter, MemoryLimiter
+from pepyhat.ratelimit import Decision, Limiter
 from pepyhat.store.reads import Disconnected, Found
 
 router = APIRouter(tags=["data plane"])
@@ -63,7 +63,7 @@ async def _decide(rt: Runtime, request: Request, found: Found, app: str, email: 
 
 
 async def _hit(limiter: Limiter, key_id: str, limit: int) -> Decision:
-    if isinstance(limiter, MemoryLimiter):
+    if limiter.local:
         return limiter.hit(key_id, limit)
     return await run_in_threadpool(limiter.hit, key_id, limit)  # Redis: a network call
 
@@ -82,8 +82,8 @@ class _Direct(APIRoute):
 
 _PARAMETERS = [
     {"name": "email", "in": "path", "required": True, "schema": {"type": "string", "title": "Email"}},
-    {"name": "app", "in": "query", "required": True, "schema": {"type": "string", "title": "App"},
-     "description": "the app's slug; without it the answer is 400 missing_app"},
+    {"name": "app", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1, "title": "App"},
+     "description": "the app's slug; without it (or empty) the answer is 400 missing_app"},
 ]
 
 
