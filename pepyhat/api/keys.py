@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from pepyhat import audit, keys, schemas
+from pepyhat.api import convertors  # noqa: F401  (registers {key_id:key_id})
 from pepyhat.api.auth import Authorized, Principal
 from pepyhat.api.pagination import Cursor, Limit, Search, like, paginate
 from pepyhat.api.policy import key_path
@@ -167,12 +168,12 @@ def lookup_key(body: schemas.KeyLookup, request: Request, session: Session = Ses
     return schemas.Page(data=[key_view(k, now) for k in found])
 
 
-@router.get("/{key_id}", response_model=schemas.Key)
+@router.get("/{key_id:key_id}", response_model=schemas.Key)
 def get_key(key_id: str, session: Session = SessionDep, principal: Principal = Authorized):
     return key_view(queries.key_or_404(session, key_id))
 
 
-@router.patch("/{key_id}", response_model=schemas.Key)
+@router.patch("/{key_id:key_id}", response_model=schemas.Key)
 def update_key(
     key_id: str, body: schemas.KeyUpdate, request: Request, session: Session = SessionDep, principal: Principal = Authorized
 ):
@@ -223,7 +224,7 @@ def update_key(
     return after
 
 
-@router.delete("/{key_id}", response_model=schemas.Key)
+@router.delete("/{key_id:key_id}", response_model=schemas.Key)
 def delete_key(
     key_id: str,
     request: Request,
@@ -247,7 +248,7 @@ def delete_key(
     return after
 
 
-@router.post("/{key_id}/rotate", status_code=201, response_model=schemas.KeyRotated)
+@router.post("/{key_id:key_id}/rotate", status_code=201, response_model=schemas.KeyRotated)
 def rotate_key(
     key_id: str,
     request: Request,
@@ -276,7 +277,8 @@ def rotate_key(
         scopes=list(old.scopes),
         capabilities=list(old.capabilities),
         rate_limit_per_minute=old.rate_limit_per_minute,
-        expires_at=now + lifetime if lifetime is not None else None,
+        # An old expiry near year 9999 makes a lifetime that would carry the successor past the calendar.
+        expires_at=now + min(lifetime, keys.MAX_DURATION) if lifetime is not None else None,
         created_by=principal.label,
     )
     cutoff = now + grace
