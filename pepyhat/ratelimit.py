@@ -64,7 +64,10 @@ def decide(allowed: bool, limit: int, counted: Mapping[int, int], now: float, wi
     Shared by both limiters, so their headers agree to the second.
     """
     used = sum(counted.values())
-    leaves = lambda bucket: (bucket + BUCKETS + 1) * width - now  # noqa: E731  when a bucket stops counting
+
+    def leaves(bucket: int) -> float:  # seconds until the bucket stops counting
+        return (bucket + BUCKETS + 1) * width - now
+
     reset = _seconds(leaves(max(counted))) if counted else 1
     retry_after = None
     if not allowed:

@@ -63,7 +63,7 @@ async def _decide(rt: Runtime, request: Request, found: Found, app: str, email: 
 
 
 async def _hit(limiter: Limiter, key_id: str, limit: int) -> Decision:
-    if limiter.local:
+    if limiter.local:  # in memory (also Redis's fallback while it is away): no thread needed
         return limiter.hit(key_id, limit)
     return await run_in_threadpool(limiter.hit, key_id, limit)  # Redis: a network call
 
