@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
 from pydantic import BaseModel
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from pepyhat.store.tables import AuditEvent
+
+if TYPE_CHECKING:
+    from pepyhat.service.actor import Actor, Context
 
 
 def snapshot(model: BaseModel | None) -> dict[str, Any] | None:
@@ -24,24 +26,25 @@ def snapshot(model: BaseModel | None) -> dict[str, Any] | None:
 
 def record(
     session: Session,
-    request: Request,
-    principal,
+    actor: Actor,
+    context: Context,
     action: str,
     target: str,
     before: BaseModel | dict | None = None,
     after: BaseModel | dict | None = None,
 ) -> None:
+    """Add the event to ``session``: it commits, or rolls back, with the write it records."""
     session.add(
         AuditEvent(
             at=datetime.now(timezone.utc),
-            actor_id=principal.id,
-            actor_name=principal.name,
+            actor_id=actor.id,
+            actor_name=actor.name,
             action=action,
             target=target,
             before=before if isinstance(before, dict) or before is None else snapshot(before),
             after=after if isinstance(after, dict) or after is None else snapshot(after),
-            request_id=request.scope.get("state", {}).get("request_id"),
-            client=request.client.host if request.client else None,
+            request_id=context.request_id,
+            client=context.client,
         )
     )
 

@@ -66,22 +66,6 @@ def _open(url: str):
         raise CommandError(f"cannot open database: {exc}") from None
 
 
-def _cli_audit(engine, action: str, target: str, after: dict) -> None:
-    from datetime import datetime, timezone
-
-    from sqlalchemy import insert
-
-    from pepyhat.store.tables import AuditEvent
-
-    with engine.begin() as conn:
-        conn.execute(
-            insert(AuditEvent).values(
-                at=datetime.now(timezone.utc), actor_id=None, actor_name="pepyhat cli", action=action,
-                target=target, before=None, after=after, request_id=None, client="local",
-            )
-        )
-
-
 def cmd_serve(args) -> int:
     import uvicorn
 
@@ -144,84 +128,90 @@ def _check_bind(host: str, port: int) -> None:
         raise CommandError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
 
 
+def _actor(name: str):
+    """Whoever runs the command: every capability, no key; audited under ``name`` from "local"."""
+    from pepyhat.service.actor import Actor
+
+    return Actor.local(name)
+
+
 def cmd_init(args) -> int:
-    from pepyhat.schemas import CAPABILITIES
-    from pepyhat.store import queries
+    from pepyhat.service import keys
+    from pepyhat.service.actor import LOCAL
     from pepyhat.store.db import make_sessionmaker, transaction
 
     engine = _open(_database_url(args))
     with transaction(make_sessionmaker(engine)) as session:
-        if queries.live_superadmins(session, queries.now()) > 0:
-            _say("pepyhat: schema up to date; an active superadmin token already exists (none minted)")
-            return 0
-        row, plaintext = queries.create_key(
-            session,
-            name="superadmin",
-            kind="admin",
-            app=None,
-            scopes=[{"path": "**", "operations": ["*"]}],
-            capabilities=list(CAPABILITIES),
-            rate_limit_per_minute=None,
-            expires_at=None,
-            created_by="pepyhat init",
-        )
-        key_id = row.id
-    _cli_audit(engine, "key.create", f"tokens/{key_id}", {"id": key_id, "name": "superadmin", "kind": "admin"})
-    _say(f"pepyhat: schema up to date; minted superadmin token {key_id}. Store it now: it is shown only once.")
-    print(plaintext)
+        created = keys.ensure_superadmin(session, _actor("pepyhat init"), LOCAL)
+    if created is None:
+        _say("pepyhat: schema up to date; an active superadmin token already exists (none minted)")
+        return 0
+    _say(f"pepyhat: schema up to date; minted superadmin token {created.id}. Store it now: it is shown only once.")
+    print(created.key)
     return 0
 
 
-def _parse_scope(text: str) -> dict:
+# The request field each of ``token create``'s flags fills, to name the flag in a refusal.
+TOKEN_FLAGS = {"name": "--name", "capabilities": "--capability", "scopes": "--scope", "expires_in": "--expires-in"}
+
+
+def _token_request(args):
+    """The flags as the API's request body; a refusal names the flag and the value."""
     from pydantic import ValidationError
 
-    from pepyhat.schemas import Scope
+    from pepyhat.keys import parse_duration
+    from pepyhat.schemas import KeyCreate
 
-    path, sep, ops = text.partition("=")
-    if not sep:
-        raise CommandError(f"--scope {text!r}: use PATH=OPS[,OPS], e.g. apps/crm/**=read,write")
+    scopes = []
+    for text in args.scope or []:
+        path, sep, ops = text.partition("=")
+        if not sep:
+            raise CommandError(f"--scope {text!r}: use PATH=OPS[,OPS], e.g. apps/crm/**=read,write")
+        scopes.append({"path": path, "operations": [o.strip() for o in ops.split(",") if o.strip()]})
+    fields = {
+        "name": args.name,
+        "kind": "admin",
+        "capabilities": sorted(set(args.capability)),
+        "scopes": scopes or None,  # none given: the token inherits the command's own, every path
+        "expires_in": args.expires_in,
+    }
+    if args.expires_in is not None:  # a usage error (exit 2), found before any database is opened
+        try:
+            if not parse_duration(args.expires_in):
+                raise UsageError("--expires-in: must be more than 0s")  # born expired: a mistake
+        except ValueError as exc:
+            raise UsageError(f"--expires-in: {exc}") from None
     try:
-        return Scope(path=path, operations=[o.strip() for o in ops.split(",") if o.strip()]).model_dump()
+        return KeyCreate.model_validate(fields)
     except ValidationError as exc:
-        raise CommandError(f"--scope {text!r}: {exc.errors()[0]['msg']}") from None
+        error = exc.errors()[0]
+        field, *rest = error["loc"]
+        flag = TOKEN_FLAGS.get(str(field), str(field))
+        if rest and isinstance(rest[0], int):  # one of a repeated flag: show the value as given
+            given = (args.scope if field == "scopes" else fields[field])[rest[0]]
+            raise CommandError(f"{flag} {given!r}: {error['msg']}") from None
+        raise CommandError(f"{flag}: {error['msg']}") from None
 
 
 def cmd_token_create(args) -> int:
-    from datetime import datetime, timezone
-
-    from pepyhat import keys
-    from pepyhat.schemas import CAPABILITIES
-    from pepyhat.store import queries
+    from pepyhat.errors import DomainError, InvalidField
+    from pepyhat.service import keys
+    from pepyhat.service.actor import LOCAL
     from pepyhat.store.db import make_sessionmaker, transaction
 
-    caps = sorted(set(args.capability or []))
-    unknown = [c for c in caps if c not in CAPABILITIES]
-    if unknown:
-        raise CommandError(f"unknown capability {unknown[0]!r}; choose from {', '.join(CAPABILITIES)}")
-    if not caps:
+    if not args.capability:
         raise CommandError("give at least one --capability (e.g. --capability keys.read)")
-    scopes = [_parse_scope(s) for s in args.scope] if args.scope else [{"path": "**", "operations": ["*"]}]
-    expires_at = None
-    if args.expires_in:
-        try:
-            span = keys.parse_duration(args.expires_in)
-        except ValueError as exc:
-            raise UsageError(f"--expires-in: {exc}") from None
-        if not span:  # as in the API: a token born expired is a mistake
-            raise UsageError("--expires-in: must be more than 0s")
-        expires_at = datetime.now(timezone.utc) + span
-    if not args.name.strip() or len(args.name) > 200:
-        raise CommandError("--name must be 1 to 200 characters")
+    body = _token_request(args)
     engine = _open(_database_url(args))
-    with transaction(make_sessionmaker(engine)) as session:
-        row, plaintext = queries.create_key(
-            session, name=args.name, kind="admin", app=None, scopes=scopes, capabilities=caps,
-            rate_limit_per_minute=None, expires_at=expires_at, created_by="pepyhat cli",
-        )
-        key_id = row.id
-    _cli_audit(engine, "key.create", f"tokens/{key_id}", {"id": key_id, "name": args.name, "kind": "admin", "capabilities": caps, "scopes": scopes})
-    _say(f"pepyhat: minted admin token {key_id} ({args.name}). Store it now: it is shown only once.")
-    print(plaintext)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            created = keys.create_key(session, _actor("pepyhat cli"), LOCAL, body)
+    except InvalidField as exc:
+        raise CommandError(f"{TOKEN_FLAGS.get(exc.field, exc.field)} {exc.problem}") from None
+    except DomainError as exc:
+        raise CommandError(exc.message) from None
+    _say(f"pepyhat: minted admin token {created.id} ({created.name}). Store it now: it is shown only once.")
+    print(created.key)
     return 0
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine, func, insert, select
 
-from pepyhat import keys
+from pepyhat import keys, paths, schemas
 from pepyhat.store.tables import App, Grant, Key, Permission, Role, RolePermission, User
 
 CATALOGUE: list[tuple[str, str, str, list[str]]] = [
@@ -153,7 +153,7 @@ def generate(engine: Engine, *, users: int = 200, apps: int = 5, seed: int = 7, 
 
         for n, app_id in enumerate(app_ids):
             slug = app_slugs[app_id]
-            authz_scope = [{"path": f"apps/{slug}/authz/**", "operations": ["read"]}]
+            authz_scope = [s.model_dump() for s in schemas.app_key_scopes(slug)]
             key(f"{slug}-production", "app", app_id, authz_scope, [], created_days=120 + n, limit=6000,
                 used=now - timedelta(minutes=rng.randint(1, 300)))
             if n == 0:
@@ -167,7 +167,7 @@ def generate(engine: Engine, *, users: int = 200, apps: int = 5, seed: int = 7, 
         key("auditor", "admin", None, [{"path": "**", "operations": ["read"]}],
             ["apps.read", "audit.read", "keys.read", "users.read"], created_days=30, expires=now + day * 60)
         crm = app_slugs[app_ids[0]]
-        key(f"{crm}-delegated-admin", "admin", None, [{"path": f"apps/{crm}/**", "operations": ["*"]}],
+        key(f"{crm}-delegated-admin", "admin", None, [{"path": f"{paths.app(crm)}/**", "operations": ["*"]}],
             ["apps.read", "apps.write", "grants.write", "keys.manage", "keys.read", "users.read", "authz.explain"],
             created_days=15)
 

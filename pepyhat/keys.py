@@ -13,20 +13,18 @@ import re
 import secrets
 import zlib
 from datetime import timedelta
-from typing import Literal
 
-from pepyhat.schemas import DURATION_PATTERN, KEY_PATTERN, KEY_START_PATTERN
+from pepyhat.schemas import DURATION_PATTERN, KEY_PATTERN, KEY_START_PATTERN, KeyKind
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-PREFIXES: dict[str, str] = {"app": "phk_", "admin": "pha_"}
-KINDS: dict[str, str] = {prefix: kind for kind, prefix in PREFIXES.items()}
+PREFIXES: dict[KeyKind, str] = {"app": "phk_", "admin": "pha_"}
+KINDS: dict[str, KeyKind] = {prefix: kind for kind, prefix in PREFIXES.items()}
 RANDOM_LEN = 42
 CHECKSUM_LEN = 6
 START_LEN = 4 + 6  # prefix plus the first 6 random characters
 ID_PREFIX = "key_"
 ID_PATTERN = r"key_[0-9A-Za-z]{16}"
 
-KeyKind = Literal["app", "admin"]
 
 # Read with fullmatch: `$` alone would accept a trailing newline.
 _SHAPE = re.compile(KEY_PATTERN)
@@ -75,7 +73,7 @@ def parse(plaintext: str) -> KeyKind:
     body, check = rest[:RANDOM_LEN], rest[RANDOM_LEN:]
     if not secrets.compare_digest(checksum(body), check):
         raise MalformedKey("bad checksum")
-    return KINDS[match.group(1)]  # type: ignore[return-value]
+    return KINDS[match.group(1)]
 
 
 def is_start(value: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from pepyhat import scopes as _scopes
+from pepyhat import paths as _paths, scopes as _scopes
 
 # Text that one operator writes and another's terminal shows may hold no C0 or C1
 # control character (escape sequences: titles, clipboard, colours) and no
@@ -59,6 +59,8 @@ CAPABILITIES: dict[str, str] = {
     "audit.read": "Read the audit log",
     "authz.explain": "Explain why a user has a permission",
 }
+# What a read-only token may hold: the dashboard offers nothing that writes to one.
+READ_CAPABILITIES: frozenset[str] = frozenset({"apps.read", "users.read", "keys.read", "audit.read", "authz.explain"})
 
 
 def _says(message: str, *types: str) -> WrapValidator:
@@ -160,6 +162,7 @@ Capability = Literal[
     "keys.read", "keys.manage", "audit.read", "authz.explain",
 ]
 KeyKind = Literal["app", "admin"]
+KEY_KINDS: tuple[str, ...] = get_args(KeyKind)
 KeyStatus = Literal["active", "expired", "revoked"]
 
 T = TypeVar("T")
@@ -263,6 +266,15 @@ class Scope(BaseModel):
     @classmethod
     def _dedupe(cls, value: list[str]) -> list[str]:
         return sorted(set(value))
+
+
+# A superadmin token holds every capability with these scopes: every path, every operation.
+SUPERADMIN_SCOPES: tuple[Scope, ...] = (Scope(path="**", operations=["*"]),)
+
+
+def app_key_scopes(slug: str) -> list[Scope]:
+    """An app key's scopes unless its creator says otherwise: its app's data plane, read."""
+    return [Scope(path=_paths.authz(slug, "**"), operations=["read"])]
 
 
 # -- apps, permissions, roles -------------------------------------------------

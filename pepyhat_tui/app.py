@@ -12,14 +12,16 @@ from typing import Callable, Iterable
 
 from textual import work
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from pepyhat import schemas, scopes
+from pepyhat_tui.actions import Action, bindings, by_binding
 from pepyhat_tui.client import ClientError, PepyHatClient
 from pepyhat_tui.config import Target
+from pepyhat_tui.text import printable
 
-READ_CAPABILITIES = frozenset({"apps.read", "users.read", "keys.read", "audit.read", "authz.explain"})
+READ_CAPABILITIES = schemas.READ_CAPABILITIES
 SCREENS = {"apps": "Apps", "users": "Users", "keys": "Keys"}
 
 
@@ -46,12 +48,7 @@ class PepyHatApp(App[None]):
     TITLE = "Pepy Hat"
     MODES = {"apps": _apps_screen, "users": _users_screen, "keys": _keys_screen}
     DEFAULT_MODE = "apps"
-    BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit", show=False),  # in `?` and the palette; the footer must fit 80 columns
-        Binding("colon", "goto", "Go to", id="goto"),
-        Binding("question_mark", "help", "Help", id="help"),
-        Binding("ctrl+p", "command_palette", "Palette", id="palette", show=False),
-    ]
+    BINDINGS = bindings("quit", "goto", "help", "palette")
 
     def __init__(
         self,
@@ -71,6 +68,7 @@ class PepyHatApp(App[None]):
         self._demo_now = demo_now
         self._tempdir: tempfile.TemporaryDirectory | None = None
         self.connected = asyncio.Event()
+        self.set_keymap(dict(target.keymap))
 
     # -- time and identity ----------------------------------------------------
 
@@ -86,15 +84,36 @@ class PepyHatApp(App[None]):
         return not (set(self.identity.capabilities) - READ_CAPABILITIES)
 
     def allows(self, capability: str, path: str | None = None, operation: str = "read") -> bool:
-        """Offer an action only when the token could perform it (and we are not read-only)."""
+        """Could the token do this somewhere under ``path`` (a resource pattern)?"""
         identity = self.identity
         if identity is None or capability not in identity.capabilities:
-            return False
-        if capability not in READ_CAPABILITIES and self.target.read_only:
             return False
         if path is None:
             return True
         return any(scopes.allows(s.operations, operation) and scopes.intersects(s.path, path) for s in identity.scopes)
+
+    def offers(self, action: Action, context: dict[str, str]) -> bool:
+        """Is this registry action offered here?  Never a change on a read-only dashboard."""
+        if action.mutates and self.read_only:
+            return False
+        if action.capability is None:
+            return True
+        path = action.path.format(**context) if action.path else None
+        return self.allows(action.capability, path, action.operation)
+
+    # -- what reaches the terminal ---------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast, ours and the service's words alike, is shown literally (no markup, no raw controls)."""
+        super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout, markup=False)
 
     # -- connection -----------------------------------------------------------
 
@@ -188,18 +207,27 @@ class PepyHatApp(App[None]):
         self.push_screen(HelpScreen(self.screen))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette holds every action the current screen offers, plus navigation."""
+        """The palette: navigation, then every registry action the current screen offers, with its key."""
         for mode, title in SCREENS.items():
             yield SystemCommand(f"Go to {title}", f"Switch to the {title} screen (:{mode})", partial(self.go, mode))
-        seen = set()
-        for key, active in screen.active_bindings.items():
-            binding = active.binding
-            if not active.enabled or binding.action in seen or binding.action in ("command_palette",):
+        for action, key, node in offered_actions(screen):
+            if action.id == "palette":
                 continue
-            seen.add(binding.action)
-            node = active.node
             yield SystemCommand(
-                binding.description or binding.action,
-                f"key: {binding.key_display or key}",
-                partial(node.run_action, binding.action),
+                action.description, f"{action.help} · key: {key}", partial(node.run_action, action.action)
             )
+
+
+def offered_actions(screen: Screen) -> list[tuple[Action, str, object]]:
+    """(registry action, the key it is bound to now, the node that runs it) for what ``screen`` offers.
+
+    Derived from the live bindings, so a keymap's keys and the capability checks
+    are what `?` and the palette show; each action once, with its first key.
+    """
+    seen: dict[str, tuple[Action, str, object]] = {}
+    for key, active in screen.active_bindings.items():
+        action = by_binding(active.binding)
+        if action is None or not active.enabled or action.id in seen:
+            continue
+        seen[action.id] = (action, active.binding.key_display or screen.app.get_key_display(active.binding), active.node)
+    return list(seen.values())

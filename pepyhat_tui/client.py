@@ -17,6 +17,7 @@ import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from pepyhat import schemas
+from pepyhat.embedded import build_embedded_service
 
 M = TypeVar("M", bound=BaseModel)
 EMBEDDED_URL = "http://pepyhat.embedded"
@@ -48,20 +49,6 @@ def _params(**values: Any) -> dict[str, Any]:
             continue
         out[name] = ("true" if value else "false") if isinstance(value, bool) else value
     return out
-
-
-def build_embedded_service(database: Path, operator: str, *, demo: bool = False, demo_now: datetime | None = None):
-    """The service's ASGI app on a migrated SQLite file, filled with the demo org if asked (blocking)."""
-    from pepyhat.api import create_app
-    from pepyhat.config import Settings
-
-    settings = Settings(database_url=f"sqlite:///{database}", embedded_operator=operator, redis_url=None)
-    app = create_app(settings, run_migrations=True)
-    if demo:
-        from pepyhat import demo as demo_data
-
-        demo_data.generate(app.state.runtime.engine, users=300, apps=5, seed=7, now=demo_now)
-    return app
 
 
 class PepyHatClient:

@@ -2,108 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable
 
 from fastapi import Depends, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pepyhat import keys, scopes
-from pepyhat.errors import ApiError
+from pepyhat.api.errors import ApiError
 from pepyhat.api.policy import POLICY, Rule
 from pepyhat.api.runtime import SessionDep, runtime
-from pepyhat.schemas import CAPABILITIES, Scope
-from pepyhat.store.tables import Key
-
-SUPERADMIN_SCOPES = (Scope(path="**", operations=["*"]),)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller: an admin token, or the embedded dashboard's local operator."""
-
-    id: str | None
-    name: str
-    kind: str
-    capabilities: frozenset[str]
-    scopes: tuple[Scope, ...]
-    app: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @property
-    def label(self) -> str:
-        return self.name
-
-    def can(self, path: str, operation: str) -> bool:
-        return any(scopes.allows(s.operations, operation) and scopes.matches(s.path, path) for s in self.scopes)
-
-    def can_some(self, pattern: str, operation: str) -> bool:
-        return any(scopes.allows(s.operations, operation) and scopes.intersects(s.path, pattern) for s in self.scopes)
-
-    def can_all(self, pattern: str, operation: str) -> bool:
-        return any(scopes.allows(s.operations, operation) and scopes.covers(s.path, pattern) for s in self.scopes)
-
-    def covers_scope(self, scope: Scope) -> bool:
-        return any(
-            scopes.ops_cover(mine.operations, scope.operations) and scopes.covers(mine.path, scope.path)
-            for mine in self.scopes
-        )
-
-    def require_grantable(self, capabilities: Iterable[str], key_scopes: Iterable[Scope]) -> None:
-        """No escalation: a key may hold only what its minter holds."""
-        missing = sorted(set(capabilities) - self.capabilities)
-        uncovered = [s.model_dump() for s in key_scopes if not self.covers_scope(s)]
-        if missing or uncovered:
-            raise ApiError(
-                403,
-                "escalation_denied",
-                "a key may only hold capabilities and scopes its creator holds",
-                {"capabilities": missing, "scopes": uncovered},
-            )
-
-
-def principal_of(key: Key) -> Principal:
-    return Principal(
-        id=key.id,
-        name=key.name,
-        kind=key.kind,
-        capabilities=frozenset(key.capabilities),
-        scopes=tuple(Scope.model_validate(s) for s in key.scopes),
-        app=key.app_slug,
-    )
-
-
-def embedded_principal(operator: str) -> Principal:
-    return Principal(None, operator, "admin", frozenset(CAPABILITIES), SUPERADMIN_SCOPES)
-
-
-class KeyRefused(Exception):
-    """Why a presented key is refused: one of invalid_api_key, key_revoked, key_expired."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def check_key(session: Session, plaintext: str, kind: str | None, now: datetime) -> Key:
-    """The live key for ``plaintext``; a malformed one never reaches the database."""
-    try:
-        actual = keys.parse(plaintext)
-    except keys.MalformedKey as exc:
-        raise KeyRefused("invalid_api_key", f"invalid API key: {exc}") from None
-    if kind is not None and actual != kind:
-        raise KeyRefused("invalid_api_key", f"invalid API key: an {kind} key is required here")
-    key = session.scalar(select(Key).where(Key.hash == keys.digest(plaintext)))
-    if key is None:
-        raise KeyRefused("invalid_api_key", "invalid API key: unknown key")
-    if key.revoked_at is not None:
-        raise KeyRefused("key_revoked", "API key has been revoked")
-    if key.expires_at is not None and key.expires_at <= now:
-        raise KeyRefused("key_expired", "API key has expired")
-    return key
+from pepyhat.service.actor import Actor, Context, KeyRefused, Reach, check_key
 
 
 def presented_key(request: Request) -> str | None:
@@ -126,7 +33,7 @@ def presented_key(request: Request) -> str | None:
     return api_key
 
 
-def authenticate(request: Request, session: Session) -> Principal:
+def authenticate(request: Request, session: Session) -> Actor:
     rt = runtime(request)
     if "authorization" not in request.headers and "x-api-key" in request.headers:
         # The contract puts admin tokens in Authorization; X-API-Key is the data plane's header.
@@ -138,7 +45,7 @@ def authenticate(request: Request, session: Session) -> Principal:
         )
     token = presented_key(request)
     if token is None and rt.settings.embedded_operator:
-        return embedded_principal(rt.settings.embedded_operator)
+        return Actor.local(rt.settings.embedded_operator)
     if not token:
         raise ApiError(401, "unauthorized", "missing admin token: send Authorization: Bearer pha_...")
     now = datetime.now(timezone.utc)
@@ -148,7 +55,7 @@ def authenticate(request: Request, session: Session) -> Principal:
         raise ApiError(401, "unauthorized", exc.message, {"reason": exc.code}) from None
     request.state.key_id = key.id
     rt.usage.note(key.id, now)
-    return principal_of(key)
+    return Actor.of_key(key)
 
 
 async def json_body(request: Request) -> dict:
@@ -187,41 +94,34 @@ def _fill(template: str, request: Request, body: dict) -> tuple[str, bool]:
     return "/".join(out), usable
 
 
-def _forbidden(rule: Rule, path: str, reason: str) -> ApiError:
-    return ApiError(
-        403,
-        "forbidden",
-        f"this token may not {rule.operation} {path}" if reason == "scope" else f"this token lacks {rule.capability}",
-        {"required_capability": rule.capability, "required_scope": {"path": path, "operation": rule.operation}},
+def enforce(rule: Rule, actor: Actor, request: Request, body: dict, session: Session) -> None:
+    """Raise unless the actor holds the rule's capability and a scope for its path."""
+    if actor.kind != "admin":
+        raise ApiError(401, "unauthorized", "the admin API takes admin tokens (pha_...)")
+    actor.require(rule.capability, rule.operation)  # before the paths: a key's path costs a lookup
+    templates = rule.paths(request, body, session) if callable(rule.paths) else rule.paths
+    targets: list[tuple[str, Reach]] = []
+    for template in templates:
+        path, usable = _fill(template, request, body)
+        targets.append((path, rule.mode if usable else "some"))
+    actor.require_reach(rule.capability, rule.operation, targets)
+
+
+def authorize(request: Request, body: dict = Depends(json_body), session: Session = SessionDep) -> Actor:
+    """Authenticate, then enforce the route's rule from ``POLICY``."""
+    actor = authenticate(request, session)
+    route = request.scope["route"]
+    enforce(POLICY[route.name], actor, request, body, session)
+    return actor
+
+
+def request_context(request: Request) -> Context:
+    """What the audit notes of the request: its id (see api/middleware.py) and the client's address."""
+    return Context(
+        request_id=request.scope.get("state", {}).get("request_id"),
+        client=request.client.host if request.client else None,
     )
 
 
-def enforce(rule: Rule, principal: Principal, request: Request, body: dict, session: Session) -> list[str]:
-    """Raise unless the principal holds the rule's capability and a scope for its path."""
-    if principal.kind != "admin":
-        raise ApiError(401, "unauthorized", "the admin API takes admin tokens (pha_...)")
-    if rule.capability not in principal.capabilities:
-        raise _forbidden(rule, "", "capability")
-    templates = rule.paths(request, body, session) if callable(rule.paths) else rule.paths
-    resolved = []
-    for template in templates:
-        path, usable = _fill(template, request, body)
-        mode = rule.mode if usable else "some"
-        check = {"one": principal.can, "some": principal.can_some, "all": principal.can_all}[mode]
-        if check(path, rule.operation):
-            resolved.append(path)
-    if not resolved:
-        shown, _ = _fill(templates[0], request, body)
-        raise _forbidden(rule, shown, "scope")
-    return resolved
-
-
-def authorize(request: Request, body: dict = Depends(json_body), session: Session = SessionDep) -> Principal:
-    """Authenticate, then enforce the route's rule from ``POLICY``."""
-    principal = authenticate(request, session)
-    route = request.scope["route"]
-    enforce(POLICY[route.name], principal, request, body, session)
-    return principal
-
-
 Authorized = Depends(authorize)
+InRequest = Depends(request_context)

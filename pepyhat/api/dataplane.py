@@ -14,11 +14,13 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from pepyhat import keys, metrics, schemas, scopes
-from pepyhat.api.auth import KeyRefused, check_key, embedded_principal, presented_key
+from pepyhat import keys, metrics, paths, schemas, scopes
+from pepyhat.api.auth import presented_key
+from pepyhat.api.errors import ApiError
 from pepyhat.api.runtime import Runtime, runtime
-from pepyhat.errors import ApiError
 from pepyhat.ratelimit import Decision, Limiter
+from pepyhat.service.actor import Actor, KeyRefused, check_key
+from pepyhat.service.keys import key_view
 from pepyhat.store.reads import Disconnected, Found
 
 router = APIRouter(tags=["data plane"])
@@ -50,7 +52,7 @@ async def _decide(rt: Runtime, request: Request, found: Found, app: str, email: 
         raise _refuse(403, "key_expired", "API key has expired")
     if key.app_id is None:
         raise _refuse(404, "app_not_found", f"app {app!r} not found")
-    path = f"apps/{app}/authz/{email}"
+    path = paths.authz(app, email)
     if not any(scopes.allows(s["operations"], "read") and scopes.matches(s["path"], path) for s in key.scopes):
         raise _refuse(403, "key_not_for_app", f"this key may not read {path}")
     headers = dict(NO_STORE)
@@ -144,7 +146,7 @@ def validate(request: Request) -> JSONResponse:
     rt = runtime(request)
     token = presented_key(request)
     if token is None and rt.settings.embedded_operator:
-        p = embedded_principal(rt.settings.embedded_operator)
+        p = Actor.local(rt.settings.embedded_operator)
         body = schemas.ValidatedKey(
             id="embedded", name=p.name, kind="admin", app=None, scopes=list(p.scopes),
             capabilities=sorted(p.capabilities), expires_at=None, rate_limit_per_minute=None,
@@ -158,16 +160,7 @@ def validate(request: Request) -> JSONResponse:
             key = check_key(session, token, None, now)
         except KeyRefused as exc:
             raise ApiError(401, "unauthorized", exc.message, {"reason": exc.code}, headers=NO_STORE) from None
-        body = schemas.ValidatedKey(
-            id=key.id,
-            name=key.name,
-            kind=key.kind,
-            app=key.app_slug,
-            scopes=[schemas.Scope.model_validate(s) for s in key.scopes],
-            capabilities=list(key.capabilities),
-            expires_at=key.expires_at,
-            rate_limit_per_minute=key.rate_limit_per_minute,
-        )
+        body = schemas.ValidatedKey(**key_view(key, now).model_dump())
     request.state.key_id = key.id
     rt.usage.note(key.id, now)
     return JSONResponse(schemas.ValidateResponse(valid=True, key=body).model_dump(mode="json"), headers=NO_STORE)

@@ -1,8 +1,14 @@
-"""The error envelope, ``{"error": {"code", "message", "details"}}``, everywhere."""
+"""The error envelope, ``{"error": {"code", "message", "details"}}``, everywhere.
+
+The one place where a refusal gets its HTTP status: domain errors by their
+kind (``STATUS``), ``ApiError`` (refusals of HTTP's own: authentication, the
+data plane's checks) by the status it carries.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -11,10 +17,43 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from pepyhat.errors import ApiError
+from pepyhat import errors as domain
 from pepyhat.schemas import escaped
 
 log = logging.getLogger("pepyhat.api")
+
+
+class ApiError(Exception):
+    """Raised in a request to answer with this status and envelope."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+        self.headers = headers or {}
+
+
+# Each kind of domain error's status; a subclass takes its nearest listed ancestor's.
+STATUS: dict[type[domain.DomainError], int] = {
+    domain.InvalidCursor: 400,
+    domain.Denied: 403,
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+    domain.Invalid: 422,
+}
+
+
+def status_of(exc: domain.DomainError) -> int:
+    return next((STATUS[kind] for kind in type(exc).__mro__ if kind in STATUS), 500)
 
 _STATUS_CODES = {
     400: "bad_request",
@@ -65,6 +104,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return envelope(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(domain.DomainError)
+    async def _domain_error(request: Request, exc: domain.DomainError) -> JSONResponse:
+        return envelope(status_of(exc), exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
-from pepyhat import authz, schemas
-from pepyhat.api.auth import Authorized, Principal
+from pepyhat import schemas
+from pepyhat.api.auth import Authorized
 from pepyhat.api.runtime import SessionDep
-from pepyhat.store import queries
+from pepyhat.service import access
+from pepyhat.service.actor import Actor
 
 router = APIRouter(prefix="/api/v1/explain", tags=["explain"])
 
@@ -18,7 +19,6 @@ def explain(
     email: str,
     app: str = Query(..., max_length=63, description="App slug"),
     session: Session = SessionDep,
-    principal: Principal = Authorized,
+    actor: Actor = Authorized,
 ):
-    row = queries.app_or_404(session, app)
-    return authz.explain(session.connection(), row.slug, row.id, email.lower(), queries.now())
+    return access.explain(session, app, email)

@@ -19,7 +19,8 @@ from fastapi.routing import APIRoute
 from starlette.convertors import StringConvertor
 
 from pepyhat import schemas, scopes
-from pepyhat.api.policy import KEY_PATTERNS, POLICY, Rule
+from pepyhat.api.policy import POLICY, Rule
+from pepyhat.paths import ALL_KEYS
 
 # The resource a path segment introduces: what is "not found" when its id is unknown.
 RESOURCES = {
@@ -88,7 +89,7 @@ def admin_errors(route: APIRoute, rule: Rule) -> dict[int, list[str]]:
         if rule.operation == "write":
             errors[409].append("key_not_active: the key is revoked or expired")
         errors[409].append("last_superadmin: the last active superadmin token cannot be revoked, narrowed or shortened")
-    if rule.operation == "delete" and any(scopes.covers(_as_pattern(t) + "/**", k) for t in templates for k in KEY_PATTERNS):
+    if rule.operation == "delete" and any(scopes.covers(_as_pattern(t) + "/**", k) for t in templates for k in ALL_KEYS):
         errors[409].append("conflict: keys still belong to it")
 
     if body:

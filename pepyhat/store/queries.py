@@ -1,4 +1,8 @@
-"""Reads and writes shared by the admin API, the data plane and the command line."""
+"""Reads and writes the operations share: rows by name, counts, minting a key, the superadmin count.
+
+``now()`` is the service's clock (tests freeze it here); a missing row is a
+``NotFound``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ from typing import Iterable
 from sqlalchemy import distinct, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from pepyhat import keys
-from pepyhat.schemas import CAPABILITIES
-from pepyhat.errors import not_found
+from pepyhat import keys, scopes
+from pepyhat.errors import NotFound
+from pepyhat.schemas import CAPABILITIES, SUPERADMIN_SCOPES
 from pepyhat.store.tables import App, Grant, Key, Role, User
 
 
@@ -27,32 +31,36 @@ def live_key(at: datetime):
     return (Key.revoked_at.is_(None)) & (or_(Key.expires_at.is_(None), Key.expires_at > at))
 
 
-def app_or_404(session: Session, slug: str) -> App:
+def get_app(session: Session, slug: str) -> App:
     app = session.scalar(select(App).where(App.slug == slug))
     if app is None:
-        raise not_found("app", slug)
+        raise NotFound("app", slug)
     return app
 
 
-def role_or_404(session: Session, app: App, slug: str) -> Role:
+def get_role(session: Session, app: App, slug: str) -> Role:
     role = session.scalar(select(Role).where(Role.app_id == app.id, Role.slug == slug))
     if role is None:
-        raise not_found("role", f"{app.slug}/{slug}")
+        raise NotFound("role", f"{app.slug}/{slug}")
     return role
 
 
-def user_or_404(session: Session, email: str) -> User:
+def get_user(session: Session, email: str) -> User:
     user = session.scalar(select(User).where(User.email == email.lower()))
     if user is None:
-        raise not_found("user", email.lower())
+        raise NotFound("user", email.lower())
     return user
 
 
-def key_or_404(session: Session, key_id: str) -> Key:
+def get_key(session: Session, key_id: str) -> Key:
     key = session.get(Key, key_id)
     if key is None:
-        raise not_found("key", key_id)
+        raise NotFound("key", key_id)
     return key
+
+
+def key_by_hash(session: Session, digest: str) -> Key | None:
+    return session.scalar(select(Key).where(Key.hash == digest))
 
 
 def app_counts(session: Session, app_ids: Iterable[int]) -> dict[int, tuple[int, int, int]]:
@@ -113,15 +121,14 @@ def create_key(
     return row, plaintext
 
 
-def default_app_scopes(slug: str) -> list[dict]:
-    return [{"path": f"apps/{slug}/authz/**", "operations": ["read"]}]
-
-
 def is_superadmin(key: Key) -> bool:
-    """An admin token holding every capability with scope ``**`` (or ``*``) and every operation."""
+    """An admin token holding every capability, with scopes covering the superadmin's."""
     if key.kind != "admin" or not set(CAPABILITIES) <= set(key.capabilities):
         return False
-    return any(s["path"] in ("*", "**") and "*" in s["operations"] for s in key.scopes)
+    return all(
+        any(scopes.ops_cover(s["operations"], want.operations) and scopes.covers(s["path"], want.path) for s in key.scopes)
+        for want in SUPERADMIN_SCOPES
+    )
 
 
 SUPERADMIN_LOCK = 0x70686174  # pg_advisory_xact_lock key for the last-superadmin check

@@ -1,4 +1,4 @@
-"""The data plane's read, on the event loop: one statement per request (``authz.ANSWER``).
+"""The data plane's read, on the event loop: one statement per request (``store.access.ANSWER``).
 
 One async interface, one implementation per backend:
 
@@ -26,6 +26,7 @@ from sqlalchemy import Dialect, Engine
 from sqlalchemy.sql import Select
 
 from pepyhat import authz
+from pepyhat.store.access import ANSWER, KEY_COLUMNS
 
 
 class KeyRow(NamedTuple):
@@ -54,10 +55,10 @@ class Reads(Protocol):
 
 
 def _found(rows, key=KeyRow._make) -> Found:
-    """What ``authz.ANSWER`` returned; ``key`` builds the KeyRow from the first row's key columns."""
+    """What ``ANSWER`` returned; ``key`` builds the KeyRow from the first row's key columns."""
     if not rows:
         return Found(None, authz.NOT_FOUND)
-    return Found(key(rows[0][: authz.KEY_COLUMNS]), authz.answer([row[authz.KEY_COLUMNS:] for row in rows]))
+    return Found(key(rows[0][:KEY_COLUMNS]), authz.answer([row[KEY_COLUMNS:] for row in rows]))
 
 
 class _Compiled:
@@ -86,7 +87,7 @@ class SqliteReads:
 
     def __init__(self, engine: Engine) -> None:
         self._path = engine.url.database
-        self._answer = _Compiled(authz.ANSWER, engine.dialect)
+        self._answer = _Compiled(ANSWER, engine.dialect)
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
 
@@ -124,7 +125,7 @@ class InlineReads:
 
     async def find(self, digest: str, app: str, email: str, at: datetime) -> Found:
         with self._engine.connect() as conn:
-            rows = conn.execute(authz.ANSWER, {"hash": digest, "slug": app, "email": email, "at": at}).all()
+            rows = conn.execute(ANSWER, {"hash": digest, "slug": app, "email": email, "at": at}).all()
         return _found(rows)
 
     async def close(self) -> None:
@@ -139,7 +140,7 @@ class PsycopgReads:
         import psycopg
 
         self._operational_error = psycopg.OperationalError
-        self._sql = str(authz.ANSWER.compile(dialect=engine.dialect))
+        self._sql = str(ANSWER.compile(dialect=engine.dialect))
         self._conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._max_size = max_size
         self._pool = None

@@ -1,31 +1,46 @@
 """Confirm a destructive action: names exactly what goes; Cancel has the focus.
 
 On a profile coloured red, the operator types the target's name to confirm.
+Titles and lines are ``Text`` (built with ``text.join``) or plain strings, both
+shown literally.
 """
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Static
+
+from pepyhat_tui.actions import bindings
+from pepyhat_tui.text import join, literal, printable
+from pepyhat_tui.widgets.text_input import TextInput
+
+
+def _shown(line: Text | str) -> Text:
+    return line if isinstance(line, Text) else literal(line)
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    BINDINGS = [
-        Binding("y", "confirm", "Yes", id="confirm"),
-        Binding("n", "cancel", "No", id="cancel"),
-        Binding("escape", "cancel", "Cancel", id="cancel-escape", show=False),
-    ]
+    BINDINGS = bindings("confirm.yes", "confirm.no", "confirm.cancel")
 
-    def __init__(self, title: str, lines: list[str], *, confirm_label: str = "Delete", type_to_confirm: str | None = None) -> None:
+    def __init__(
+        self,
+        title: Text | str,
+        lines: list[Text | str],
+        *,
+        confirm_label: str = "Delete",
+        type_to_confirm: str | None = None,
+    ) -> None:
         super().__init__()
-        self.heading = title
-        self.lines = lines
+        self.heading = _shown(title)
+        self.lines = [_shown(line) for line in lines]
         self.confirm_label = confirm_label
-        self.type_to_confirm = type_to_confirm
+        # What must be typed is what is shown: a name holding a control character is typed
+        # as its visible escape.
+        self.type_to_confirm = printable(type_to_confirm) if type_to_confirm else None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog -danger"):
@@ -33,8 +48,8 @@ class ConfirmScreen(ModalScreen[bool]):
             for line in self.lines:
                 yield Static(line, classes="dialog-line")
             if self.type_to_confirm:
-                yield Static(f"Type [b]{self.type_to_confirm}[/b] to confirm:", classes="dialog-line")
-                yield Input(id="typed", placeholder=self.type_to_confirm)
+                yield Static(join("Type ", (self.type_to_confirm, "bold"), " to confirm:"), classes="dialog-line")
+                yield TextInput(id="typed", placeholder=self.type_to_confirm)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel", variant="default")
                 yield Button(self.confirm_label, id="confirm", variant="error", disabled=bool(self.type_to_confirm))
@@ -43,21 +58,25 @@ class ConfirmScreen(ModalScreen[bool]):
         self.query_one("#cancel", Button).focus()
 
     def check_action(self, action: str, parameters) -> bool | None:
-        # With typing required, a stray `y` must not confirm (and must reach the input).
-        if self.type_to_confirm and action in ("confirm", "cancel"):
+        # With typing required, a stray `y` or `n` must not answer (and must reach the input);
+        # escape still cancels.
+        if self.type_to_confirm and action in ("confirm", "no"):
             return False
         return True
 
-    @on(Input.Changed, "#typed")
-    def _typed(self, event: Input.Changed) -> None:
+    @on(TextInput.Changed, "#typed")
+    def _typed(self, event: TextInput.Changed) -> None:
         self.query_one("#confirm", Button).disabled = event.value != self.type_to_confirm
 
     @on(Button.Pressed, "#confirm")
     def action_confirm(self) -> None:
-        if self.type_to_confirm and self.query_one("#typed", Input).value != self.type_to_confirm:
+        if self.type_to_confirm and self.query_one("#typed", TextInput).value != self.type_to_confirm:
             return
         self.dismiss(True)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    def action_no(self) -> None:
         self.dismiss(False)

@@ -1,7 +1,10 @@
 """Base of every create/edit modal: it submits itself and, on an error, stays open.
 
 Bad input never loses what was typed: the service's message (or the contract's
-own validation, run before sending) shows under the fields.
+own validation, run before sending) shows under the fields.  An edit form sends
+only the fields the operator changed: a value shown escaped (a name holding a
+control character, written before the service refused them) is not written
+back in its escaped form unless the operator edits it.
 """
 
 from __future__ import annotations
@@ -9,15 +12,18 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable, Generic, TypeVar
 
 from pydantic import ValidationError
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from pepyhat_tui.actions import bindings
 from pepyhat_tui.client import ClientError
+from pepyhat_tui.guarded import UsesDashboard
+from pepyhat_tui.text import join, literal, printable
+from pepyhat_tui.widgets.text_input import TextInput
 
 T = TypeVar("T")
 
@@ -29,17 +35,15 @@ def first_error(exc: ValidationError) -> str:
     return f"{field}: {message}" if field else message
 
 
-class FormScreen(ModalScreen[T | None], Generic[T]):
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="form-cancel"),
-        Binding("ctrl+s", "save", "Save", id="form-save"),
-    ]
+class FormScreen(UsesDashboard, ModalScreen[T | None], Generic[T]):
+    BINDINGS = bindings("form.cancel", "form.save")
 
-    def __init__(self, title: str, submit: Callable[[Any], Awaitable[T]], save_label: str = "Save") -> None:
+    def __init__(self, title: Text | str, submit: Callable[[Any], Awaitable[T]], save_label: str = "Save") -> None:
         super().__init__()
-        self.heading = title
+        self.heading = title if isinstance(title, Text) else literal(title)
         self._submit = submit
         self.save_label = save_label
+        self._initial: dict[str, str] = {}
 
     def fields(self) -> ComposeResult:
         raise NotImplementedError
@@ -48,6 +52,23 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
     def build(self) -> Any:
         """The request body from the fields; raise ValidationError/ValueError on bad input."""
         raise NotImplementedError
+
+    # -- fields -----------------------------------------------------------------
+
+    def text_field(self, id: str, value: str | None = None, **kwargs: Any) -> TextInput:
+        """An input showing ``value`` (service text, escaped); ``changed`` compares against it."""
+        shown = printable(value) if value is not None else ""
+        self._initial[id] = shown
+        return TextInput(shown, id=id, **kwargs)
+
+    def value(self, id: str) -> str:
+        return self.query_one(f"#{id}", Input).value.strip()
+
+    def changed(self, *ids: str) -> dict[str, str]:
+        """The named fields whose value the operator changed (for a PATCH)."""
+        return {i: self.value(i) for i in ids if self.value(i) != self._initial.get(i, "").strip()}
+
+    # -- layout and sending -------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         # Not a focus stop itself: the first field gets the focus the moment the form opens,
@@ -61,8 +82,8 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
                 yield Button(self.save_label, id="save", variant="primary")
 
     def show_error(self, message: str) -> None:
-        # Messages quote patterns such as `[a-z0-9]`: shown as text, never read as markup.
-        self.query_one("#form-error", Static).update(f"✗ {escape(message)}")
+        # Messages quote what was typed and patterns such as `[a-z0-9]`: shown literally.
+        self.query_one("#form-error", Static).update(join("✗ ", (message, "")))
 
     @on(Button.Pressed, "#save")
     @on(Input.Submitted)
@@ -85,7 +106,7 @@ class FormScreen(ModalScreen[T | None], Generic[T]):
             result = await self._submit(body)
         except ClientError as exc:
             self.show_error(exc.message)
-            self.notify(exc.message, title=f"Not saved ({exc.code})", severity="error", markup=False)
+            self.notify(exc.message, title=f"Not saved ({exc.code})", severity="error")
             return
         finally:
             save.disabled = False

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Static
 
+from pepyhat_tui.actions import bindings
+from pepyhat_tui.text import join
+from pepyhat_tui.widgets.text_input import TextInput
+
 
 class GotoScreen(ModalScreen[tuple[str, str | None] | None]):
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="goto-cancel"),
-        # Shell-like: tab takes the completion shown after the cursor (`:us` tab -> `:users`).
-        Binding("tab", "complete", "Complete", id="goto-complete", show=False),
-    ]
+    # Shell-like: tab takes the completion shown after the cursor (`:us` tab -> `:users`).
+    BINDINGS = bindings("goto.cancel", "goto.complete")
 
     def __init__(self, destinations: list[str]) -> None:
         super().__init__()
@@ -24,7 +24,7 @@ class GotoScreen(ModalScreen[tuple[str, str | None] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="goto", classes="prompt"):
-            yield Input(
+            yield TextInput(
                 placeholder=" | ".join(self.destinations),
                 suggester=SuggestFromList(self.destinations, case_sensitive=False),
                 id="goto-input",
@@ -40,7 +40,8 @@ class GotoScreen(ModalScreen[tuple[str, str | None] | None]):
         name = words[0].lower()
         matches = [d for d in self.destinations if d.startswith(name) or d.rstrip("s") == name]
         if len(matches) != 1:
-            self.query_one("#goto-error", Static).update(f"no screen {name!r}: try {', '.join(self.destinations)}")
+            error = join("no screen ", (repr(name), ""), f": try {', '.join(self.destinations)}")
+            self.query_one("#goto-error", Static).update(error)
             return
         self.dismiss((matches[0], words[1] if len(words) > 1 else None))
 

@@ -6,11 +6,12 @@ from datetime import datetime, timezone
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Input, Select
+from textual.widgets import Select
 
 from pepyhat import keys
 from pepyhat_tui.client import ClientError, PepyHatClient, all_pages
 from pepyhat_tui.screens.form import FormScreen, field
+from pepyhat_tui.text import join
 
 
 def parse_expiry(text: str, now: datetime) -> datetime | None:
@@ -31,24 +32,23 @@ def parse_expiry(text: str, now: datetime) -> datetime | None:
 
 class GrantForm(FormScreen):
     def __init__(self, client: PepyHatClient, *, app: str | None = None, email: str | None = None) -> None:
-        where = f" in {app}" if app else ""
-        who = f" to {email}" if email else ""
-        super().__init__(f"Grant a role{who}{where}", self._grant, "Grant")
+        title = join("Grant a role", *((" to ", (email, "")) if email else ()), *((" in ", (app, "")) if app else ()))
+        super().__init__(title, self._grant, "Grant")
         self.client = client
         self.fixed_app = app
         self.fixed_email = email
 
     def fields(self) -> ComposeResult:
         if self.fixed_email is None:
-            yield from field("User email", Input(id="email", placeholder="alice@example.com"))
+            yield from field("User email", self.text_field("email", placeholder="alice@example.com"))
         if self.fixed_app is None:
             yield from field("App", Select[str]([], id="app", prompt="loading apps…"))
         yield from field("Role", Select[str]([], id="role", prompt="choose an app first" if self.fixed_app is None else "loading roles…"))
-        yield from field("Expires (optional)", Input(id="expires", placeholder="30d, 12h, or 2027-01-31"))
+        yield from field("Expires (optional)", self.text_field("expires", placeholder="30d, 12h, or 2027-01-31"))
 
     def on_mount(self) -> None:
         if self.fixed_email is None:
-            self.query_one("#email", Input).focus()
+            self.query_one("#email").focus()
         if self.fixed_app is None:
             self._load_apps()
         else:
@@ -62,7 +62,7 @@ class GrantForm(FormScreen):
             self.show_error(exc.message)
             return
         select = self.query_one("#app", Select)
-        select.set_options([(f"{a.slug} — {a.name}", a.slug) for a in apps])
+        select.set_options([(join((a.slug, ""), " — ", (a.name, "")), a.slug) for a in apps])
         select.prompt = "choose an app"
 
     @work(group="options", exclusive=True)
@@ -73,7 +73,7 @@ class GrantForm(FormScreen):
             self.show_error(exc.message)
             return
         select = self.query_one("#role", Select)
-        select.set_options([(f"{r.slug} — {r.name}", r.slug) for r in roles])
+        select.set_options([(join((r.slug, ""), " — ", (r.name, "")), r.slug) for r in roles])
         select.prompt = "choose a role" if roles else "this app has no roles"
 
     @on(Select.Changed, "#app")
@@ -82,7 +82,7 @@ class GrantForm(FormScreen):
             self._load_roles(event.value)
 
     def build(self):
-        email = self.fixed_email or self.query_one("#email", Input).value.strip().lower()
+        email = self.fixed_email or self.value("email").lower()
         app = self.fixed_app or self.query_one("#app", Select).value
         role = self.query_one("#role", Select).value
         if not email or "@" not in email:
@@ -91,7 +91,7 @@ class GrantForm(FormScreen):
             raise ValueError("app: choose an app")
         if not isinstance(role, str):
             raise ValueError("role: choose a role")
-        expires_at = parse_expiry(self.query_one("#expires", Input).value, self.app.now())
+        expires_at = parse_expiry(self.value("expires"), self.dashboard.now())
         return (app, email, role, expires_at)
 
     async def _grant(self, body):

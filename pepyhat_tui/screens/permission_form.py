@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Input
 
 from pepyhat import schemas
 from pepyhat_tui.screens.form import FormScreen, field
+from pepyhat_tui.text import join
 
 
 class PermissionForm(FormScreen):
     def __init__(self, submit, app: str) -> None:
-        super().__init__(f"New permission in {app}", submit, "Create")
+        super().__init__(join("New permission in ", (app, "")), submit, "Create")
 
     def fields(self) -> ComposeResult:
-        yield from field("Slug", Input(id="slug", placeholder="users.read"))
-        yield from field("Description", Input(id="description"))
+        yield from field("Slug", self.text_field("slug", placeholder="users.read"))
+        yield from field("Description", self.text_field("description"))
 
     def on_mount(self) -> None:
-        self.query_one("#slug", Input).focus()
+        self.query_one("#slug").focus()
 
     def build(self):
-        return schemas.PermissionCreate(
-            slug=self.query_one("#slug", Input).value.strip(),
-            description=self.query_one("#description", Input).value.strip(),
-        )
+        return schemas.PermissionCreate(slug=self.value("slug"), description=self.value("description"))

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from textual.markup import escape
 from textual.widgets import Static
+
+from pepyhat_tui.text import join
 
 
 class Banner(Static):
+    DEFAULT_CSS = """
+    Banner {
+        height: auto;
+        padding: 0 1;
+        background: $error 30%;
+        color: $text;
+        display: none;
+    }
+    """
+
     def show(self, message: str) -> None:
-        self.update(f"⚠ {escape(message)}  (ctrl+r retries)")  # service text, not markup
+        self.update(join("⚠ ", (message, ""), "  (ctrl+r retries)"))  # the service's words, literally
         self.display = True
 
     def hide(self) -> None:
         self.update("")
-        self.display = False
-
-    def on_mount(self) -> None:
         self.display = False

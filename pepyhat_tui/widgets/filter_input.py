@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from textual.widgets import Input
+from pepyhat_tui.widgets.text_input import TextInput
 
 
-class FilterInput(Input):
+class FilterInput(TextInput):
+    DEFAULT_CSS = """
+    FilterInput {
+        height: 3;
+        margin: 0 1;
+        display: none;
+    }
+    """
+
     def __init__(self, **kwargs) -> None:
         super().__init__(placeholder="filter…  (enter keeps it, escape clears)", **kwargs)
-
-    def on_mount(self) -> None:
-        self.display = False

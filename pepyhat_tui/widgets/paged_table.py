@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable, Generic, Sequence, TypeVar
 
 from textual import work
-from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
 from pepyhat.schemas import Page
+from pepyhat_tui.actions import bindings
 from pepyhat_tui.client import ClientError
 from pepyhat_tui.widgets.table import Table
 
@@ -26,7 +26,7 @@ MAX_ROWS = 2000
 
 class PagedTable(Table, Generic[T]):
     # The table owns enter, so name it for the footer and help: it opens the row.
-    BINDINGS = [Binding("enter", "select_cursor", "Open", id="open")]
+    BINDINGS = bindings("open")
 
     class Loaded(Message):
         def __init__(self, table: "PagedTable", count: int, has_more: bool) -> None:
@@ -35,11 +35,19 @@ class PagedTable(Table, Generic[T]):
             self.count = count
             self.has_more = has_more
 
+        @property
+        def control(self) -> "PagedTable":
+            return self.table
+
     class Failed(Message):
         def __init__(self, table: "PagedTable", error: ClientError) -> None:
             super().__init__()
             self.table = table
             self.error = error
+
+        @property
+        def control(self) -> "PagedTable":
+            return self.table
 
     def __init__(
         self,

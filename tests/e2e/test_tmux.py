@@ -187,23 +187,23 @@ def test_grant_a_role_from_the_keyboard(server: Server, tmux: Tmux) -> None:
     command = [*dashboard_command(), "--url", server.url, "--token", server.token]
     tmux.type(" ".join(command))
     tmux.keys("Enter")
-    tmux.wait_for("Apps", "billing", "wiki", "rows")
+    tmux.wait_for("Apps", "billing", "wiki", "apps")
 
     tmux.keys(":")
     tmux.wait_for("apps | users | keys")
     tmux.type("users")
     tmux.keys("Enter")
-    tmux.wait_for("Users", "rows", "@example.com")
+    tmux.wait_for("Users", "users", "@example.com")
 
     tmux.keys("/")
     tmux.wait_for("filter…")
     tmux.type(local)
     tmux.keys("Enter")
-    screen = tmux.wait_for("1 rows", f"filter: {local}")
+    screen = tmux.wait_for("1 user ", f"filter: {local}")
     assert email in screen
 
     tmux.keys("Enter")
-    tmux.wait_for(f"User {email}", "live roles")
+    tmux.wait_for(f"User {email}", "live role")
 
     tmux.keys("g")
     tmux.wait_for(f"Grant a role to {email}", "choose an app")

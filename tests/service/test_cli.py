@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -22,7 +23,7 @@ from sqlalchemy import create_engine, select, update
 
 from pepyhat import keys
 from pepyhat.schemas import CAPABILITIES
-from pepyhat.store.tables import App, Grant, Key, Permission, Role, RolePermission, User
+from pepyhat.store.tables import App, AuditEvent, Grant, Key, Permission, Role, RolePermission, User
 from tests.conftest import create_postgres_database, need
 from tests.servers import free_port
 
@@ -80,6 +81,28 @@ def key_row(url: str, plaintext: str) -> Key:
         engine.dispose()
 
 
+def audit_events(url: str) -> list[dict]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(select(AuditEvent).order_by(AuditEvent.id))]
+    finally:
+        engine.dispose()
+
+
+def assert_minted_event(event: dict, row, token: str, actor: str) -> None:
+    """The one event a command's mint leaves: who, what, the token's view, and no secret."""
+    assert (event["action"], event["target"]) == ("key.create", f"tokens/{row.id}")
+    assert (event["actor_id"], event["actor_name"], event["client"]) == (None, actor, "local")
+    assert event["before"] is None
+    after = event["after"]
+    assert (after["id"], after["name"], after["kind"], after["status"]) == (row.id, row.name, "admin", "active")
+    assert (after["capabilities"], after["scopes"], after["created_by"]) == (row.capabilities, row.scopes, actor)
+    assert "key" not in after
+    dumped = json.dumps(event, default=str)
+    assert token not in dumped and token[10:] not in dumped and keys.digest(token) not in dumped
+
+
 # -- help and usage ---------------------------------------------------------------
 
 
@@ -132,6 +155,17 @@ def test_init_mints_one_superadmin_once(db, tmp_path):
     assert again.stderr.strip()
 
 
+def test_init_audits_its_mint_once(db):
+    token = minted(pepyhat("init", "--db", db))
+    assert pepyhat("init", "--db", db).returncode == 0  # mints nothing, so records nothing
+    [event] = audit_events(db)
+    row = key_row(db, token)
+    assert row.created_by == "pepyhat init"
+    assert_minted_event(event, row, token, "pepyhat init")
+    assert event["after"]["capabilities"] == sorted(CAPABILITIES)
+    assert event["after"]["scopes"] == [{"path": "**", "operations": ["*"]}]
+
+
 def test_init_mints_again_when_the_superadmin_is_revoked(db):
     token = minted(pepyhat("init", "--db", db))
     engine = create_engine(db)
@@ -152,6 +186,24 @@ def test_token_create(db):
     assert row.capabilities == ["keys.read"]
     assert row.scopes == [{"path": "apps/crm/**", "operations": ["read"]}]
     assert row.expires_at is None
+
+
+def test_token_create_is_audited(db):
+    token = minted(pepyhat("token", "create", "--name", "ci", "--capability", "apps.read", "--capability", "keys.read",
+                           "--scope", "apps/**=read", "--expires-in", "30d", "--db", db))
+    [event] = audit_events(db)
+    row = key_row(db, token)
+    assert row.created_by == "pepyhat cli"
+    assert_minted_event(event, row, token, "pepyhat cli")
+    assert event["after"]["capabilities"] == ["apps.read", "keys.read"]
+    assert datetime.fromisoformat(event["after"]["expires_at"]) == row.expires_at
+
+
+def test_refused_token_create_changes_nothing(db):
+    pepyhat("init", "--db", db)
+    before = audit_events(db)
+    failed(pepyhat("token", "create", "--name", "x", "--capability", "keys.read", "--expires-in", "0s", "--db", db), code=2)
+    assert audit_events(db) == before
 
 
 def test_token_create_expires_in(db):

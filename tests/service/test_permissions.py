@@ -1,10 +1,13 @@
 """Who may call which admin endpoint.
 
-The matrix is generated from the route table: every admin route is joined with
-its rule in ``POLICY`` and called against real objects (an app with a
-permission, a role, a member and an app key) by tokens that lack exactly one
-thing: the rule's capability, or a scope reaching the target app.  Then come
-cross-app leaks in list endpoints, and authentication.
+``CONTRACT`` below is written by hand from DESIGN.md, not read from
+``POLICY``: ``POLICY`` is checked against it, and the matrix is driven by it.
+Every admin route is called against real objects (an app with a permission, a
+role, a member and an app key) by tokens that hold exactly the contract's
+capability and scope, or lack exactly one thing: the capability, the
+operation, or a scope reaching the target app.  Then come the capabilities
+that are easy to confuse (grants.write and users.write, keys.manage and
+keys.read), cross-app leaks in list endpoints, and authentication.
 """
 
 from __future__ import annotations
@@ -12,19 +15,63 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import get_args
 
 import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from pepyhat import keys, scopes
+from pepyhat import keys, schemas, scopes
 from pepyhat.api import admin_routes
 from pepyhat.api.policy import POLICY
 from pepyhat.schemas import CAPABILITIES
 from tests.service.conftest import Factory, unique
 
 ROUTES = sorted(admin_routes(), key=lambda route: route.name)
+ROUTE = {route.name: route for route in ROUTES}
 EVERYTHING = [{"path": "**", "operations": ["*"]}]
+OPERATIONS = {"read", "write", "delete"}
+
+# DESIGN.md, "Admin API" and "Scopes and capabilities": route -> (capability, operation,
+# resource path).  A path names the route's parameters ({slug}), body fields ({body.slug})
+# and query parameters ({query.app}).  A key's path depends on its kind: written here for
+# an app key (an admin token's is tokens/{key_id}, and lists and creates cover both).
+CONTRACT: dict[str, tuple[str, str, str]] = {
+    "list_apps": ("apps.read", "read", "apps/*"),
+    "create_app": ("apps.write", "write", "apps/{body.slug}"),
+    "get_app": ("apps.read", "read", "apps/{slug}"),
+    "update_app": ("apps.write", "write", "apps/{slug}"),
+    "delete_app": ("apps.write", "delete", "apps/{slug}"),
+    "list_permissions": ("apps.read", "read", "apps/{slug}/permissions/*"),
+    "create_permission": ("apps.write", "write", "apps/{slug}/permissions/{body.slug}"),
+    "delete_permission": ("apps.write", "delete", "apps/{slug}/permissions/{perm}"),
+    "list_roles": ("apps.read", "read", "apps/{slug}/roles/*"),
+    "create_role": ("apps.write", "write", "apps/{slug}/roles/{body.slug}"),
+    "get_role": ("apps.read", "read", "apps/{slug}/roles/{role}"),
+    "update_role": ("apps.write", "write", "apps/{slug}/roles/{role}"),
+    "delete_role": ("apps.write", "delete", "apps/{slug}/roles/{role}"),
+    "list_members": ("users.read", "read", "apps/{slug}/members/*"),
+    "put_grant": ("grants.write", "write", "apps/{slug}/members/{email}"),
+    "delete_grant": ("grants.write", "delete", "apps/{slug}/members/{email}"),
+    "list_users": ("users.read", "read", "users/*"),
+    "create_user": ("users.write", "write", "users/{body.email}"),
+    "get_user": ("users.read", "read", "users/{email}"),
+    "update_user": ("users.write", "write", "users/{email}"),
+    "delete_user": ("users.write", "delete", "users/{email}"),
+    "get_user_access": ("users.read", "read", "users/{email}"),
+    "list_keys": ("keys.read", "read", "apps/*/keys/*"),
+    "create_key": ("keys.manage", "write", "apps/{body.app}/keys/*"),
+    "lookup_key": ("keys.read", "read", "apps/*/keys/*"),
+    "get_key": ("keys.read", "read", "apps/{slug}/keys/{key_id}"),
+    "update_key": ("keys.manage", "write", "apps/{slug}/keys/{key_id}"),
+    "delete_key": ("keys.manage", "delete", "apps/{slug}/keys/{key_id}"),
+    "rotate_key": ("keys.manage", "write", "apps/{slug}/keys/{key_id}"),
+    "explain": ("authz.explain", "read", "apps/{query.app}/authz/{email}"),
+    "list_audit": ("audit.read", "read", "audit"),
+}
+# Minting or editing a key needs the key's own scopes too (no escalation): for an app key of
+# A, its default one.  It reaches no key, so the contract's scope still decides.
+GRANTABLE = {"create_key", "update_key", "rotate_key"}
 
 
 @dataclass
@@ -113,15 +160,57 @@ def call(client: httpx.Client, route: APIRoute, world: World) -> httpx.Response:
     return client.request(method_of(route), url, json=body, params=params)
 
 
+def contract_path(name: str, world: World) -> str:
+    """The contract's resource path of a call of route ``name`` against ``world``."""
+    body = BODIES[name](world) if name in BODIES else {}
+    query = QUERIES[name](world) if name in QUERIES else {}
+
+    def value(match: re.Match) -> str:
+        source, _, field = match.group(1).rpartition(".")
+        return {"body": body, "query": query}[source][field] if source else PATH_PARAMS[field](world)
+
+    return re.sub(r"\{([\w.]+)\}", value, CONTRACT[name][2])
+
+
+def succeeded(route: APIRoute, response: httpx.Response) -> None:
+    assert response.status_code == (route.status_code or 200), response.text
+
+
+def refused(response: httpx.Response, name: str) -> dict:
+    """403 forbidden naming the contract's capability; returns the details."""
+    assert response.status_code == 403, response.text
+    assert error(response)["code"] == "forbidden", response.text
+    assert error(response)["details"]["required_capability"] == CONTRACT[name][0]
+    return error(response)["details"]
+
+
 def test_matrix_covers_every_policy_rule():
     names = [route.name for route in ROUTES]
     assert len(names) == len(set(names)), "two admin routes share a name"
-    assert set(names) == set(POLICY)
+    assert set(names) == set(POLICY) == set(CONTRACT)
     assert all(len(route.methods) == 1 for route in ROUTES)
     takes_body = {route.name for route in ROUTES if method_of(route) in ("POST", "PUT", "PATCH")}
     assert takes_body == set(BODIES), "every write route needs a valid body here"
     assert set(QUERIES) | FILTERED_LISTS <= set(POLICY)
     assert all(POLICY[name].mode == "some" for name in FILTERED_LISTS)
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_policy_is_the_contract(name):
+    capability, operation, path = CONTRACT[name]
+    rule = POLICY[name]
+    assert (rule.capability, rule.operation) == (capability, operation)
+    if not callable(rule.paths):  # a key's path is looked up (the matrix below checks those)
+        assert path in rule.paths
+
+
+def test_one_vocabulary():
+    """The contract's names, defined once in pepyhat.schemas, agree with each other."""
+    assert set(get_args(schemas.Capability)) == set(CAPABILITIES)
+    assert all(CAPABILITIES[c] for c in CAPABILITIES), "every capability has its one-line description"
+    assert schemas.READ_CAPABILITIES == {c for c in CAPABILITIES if c.endswith((".read", ".explain"))}
+    assert set(schemas.KEY_KINDS) == set(keys.PREFIXES) == {"app", "admin"}
+    assert [s.model_dump() for s in schemas.SUPERADMIN_SCOPES] == EVERYTHING
 
 
 # -- the matrix ---------------------------------------------------------------
@@ -131,29 +220,49 @@ route_cases = pytest.mark.parametrize("route", ROUTES, ids=[route.name for route
 
 @route_cases
 def test_capability_and_scope_suffice(route, service, make, world):
-    """Control: the rule's capability alone, with scopes reaching A, is enough."""
+    """Control: the contract's capability alone, with scopes reaching A, is enough."""
     reach = [f"apps/{world.app}/**", f"apps/{world.new_app}", "users/**", "tokens/**", "audit"]
-    token = mint(make, {POLICY[route.name].capability}, [{"path": p, "operations": ["*"]} for p in reach])
+    token = mint(make, {CONTRACT[route.name][0]}, [{"path": p, "operations": ["*"]} for p in reach])
     with service.client(token) as client:
-        response = call(client, route, world)
-    assert response.status_code == (route.status_code or 200), response.text
+        succeeded(route, call(client, route, world))
+
+
+def _exact_scopes(route: APIRoute, world: World, operations) -> list[dict]:
+    scopes_ = [{"path": contract_path(route.name, world), "operations": sorted(operations)}]
+    if route.name in GRANTABLE:
+        scopes_.append({"path": f"apps/{world.app}/authz/**", "operations": ["read"]})
+    return scopes_
+
+
+@route_cases
+def test_the_contract_scope_suffices(route, service, make, world):
+    """The capability and one scope: the contract's path, the contract's operation alone."""
+    capability, operation, _ = CONTRACT[route.name]
+    token = mint(make, {capability}, _exact_scopes(route, world, {operation}))
+    with service.client(token) as client:
+        succeeded(route, call(client, route, world))
+
+
+@route_cases
+def test_other_operations_on_the_path_are_forbidden(route, service, make, world):
+    capability, operation, _ = CONTRACT[route.name]
+    token = mint(make, {capability}, _exact_scopes(route, world, OPERATIONS - {operation}))
+    with service.client(token) as client:
+        details = refused(call(client, route, world), route.name)
+    assert details["required_scope"]["operation"] == operation
 
 
 @route_cases
 def test_missing_capability_is_forbidden(route, service, make, world):
-    rule = POLICY[route.name]
-    token = mint(make, set(CAPABILITIES) - {rule.capability}, EVERYTHING)
+    token = mint(make, set(CAPABILITIES) - {CONTRACT[route.name][0]}, EVERYTHING)
     with service.client(token) as client:
-        response = call(client, route, world)
-    assert response.status_code == 403, response.text
-    assert error(response)["code"] == "forbidden"
-    assert error(response)["details"]["required_capability"] == rule.capability
+        refused(call(client, route, world), route.name)
 
 
 @route_cases
 def test_scope_of_another_app_is_forbidden(route, service, make, world):
     """Every capability, but scoped to app B: nothing of app A is reachable."""
-    rule = POLICY[route.name]
+    _, operation, _ = CONTRACT[route.name]
     own = f"apps/{world.other}/**"
     token = mint(make, CAPABILITIES, [{"path": own, "operations": ["*"]}])
     with service.client(token) as client:
@@ -167,12 +276,8 @@ def test_scope_of_another_app_is_forbidden(route, service, make, world):
         }[route.name]
         assert [row[field] for row in response.json()["data"]] == expected
         return
-    assert response.status_code == 403, response.text
-    body = error(response)
-    assert body["code"] == "forbidden"
-    assert body["details"]["required_capability"] == rule.capability
-    required = body["details"]["required_scope"]
-    assert required["operation"] == rule.operation
+    required = refused(response, route.name)["required_scope"]
+    assert required["operation"] == operation
     assert not scopes.matches(own, required["path"]), required
 
 
@@ -182,6 +287,30 @@ def test_no_token_is_unauthorized(route, service, world):
         response = call(client, route, world)
     assert response.status_code == 401, response.text
     assert error(response)["code"] == "unauthorized"
+
+
+# -- capabilities that are easy to confuse ------------------------------------
+
+
+# route -> a capability that must not be enough, and the contract's, which is
+CONFUSABLE = [
+    ("put_grant", "users.write"),
+    ("delete_grant", "users.write"),
+    ("create_key", "keys.read"),
+    ("update_key", "keys.read"),
+    ("delete_key", "keys.read"),
+    ("rotate_key", "keys.read"),
+]
+
+
+@pytest.mark.parametrize("name, wrong", CONFUSABLE, ids=[f"{name}-not-{wrong}" for name, wrong in CONFUSABLE])
+def test_the_contract_capability_and_no_neighbour(name, wrong, service, make, world):
+    """Granting takes grants.write (not users.write); a key write, keys.manage (not keys.read)."""
+    reach = [{"path": f"apps/{world.app}/**", "operations": ["*"]}]
+    with service.client(mint(make, {wrong}, reach)) as client:
+        refused(call(client, ROUTE[name], world), name)
+    with service.client(mint(make, {CONTRACT[name][0]}, reach)) as client:
+        succeeded(ROUTE[name], call(client, ROUTE[name], world))
 
 
 # -- no data of another app ---------------------------------------------------

@@ -1,6 +1,6 @@
 """The data plane's SQLite reads: the raw sqlite3 path answers exactly as SQLAlchemy's does.
 
-``SqliteReads`` (file databases) compiles ``pepyhat.authz.ANSWER`` once and runs it on
+``SqliteReads`` (file databases) compiles ``pepyhat.store.access.ANSWER`` once and runs it on
 its own connection, doing the type processing itself; ``InlineReads`` (in-memory
 databases) runs it through SQLAlchemy.  Same demo organisation, compared key by key,
 app by app and user by user, also at an instant where some grants have expired.

@@ -15,11 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pepyhat.embedded import build_embedded_service
 from pepyhat.schemas import CAPABILITIES
 from pepyhat.store import queries
 from pepyhat.store.db import make_sessionmaker, transaction
 from pepyhat_tui.app import PepyHatApp
-from pepyhat_tui.client import EMBEDDED_URL, PepyHatClient, build_embedded_service
+from pepyhat_tui.client import EMBEDDED_URL, PepyHatClient
 from pepyhat_tui.config import Target
 from tests.tui.support import FIXED
 

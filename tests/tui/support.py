@@ -95,6 +95,13 @@ async def open_users(pilot: Pilot) -> UsersScreen:
     return screen
 
 
+def title(screen) -> str:
+    """A screen's title line as the operator reads it (both halves)."""
+    from pepyhat_tui.widgets.title_bar import TitleBar
+
+    return screen.query_one(TitleBar).text
+
+
 def plain(widget: Static) -> str:
     """What a Static shows, without styles."""
     content = widget.content

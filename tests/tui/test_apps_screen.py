@@ -17,7 +17,7 @@ from pepyhat_tui.screens.confirm import ConfirmScreen
 from pepyhat_tui.screens.permission_form import PermissionForm
 from pepyhat_tui.screens.role_form import RoleForm
 from pepyhat_tui.widgets.paged_table import PagedTable
-from tests.tui.support import plain, settle, steps, type_text, until
+from tests.tui.support import plain, settle, steps, title, type_text, until
 
 SIZE = (120, 36)
 
@@ -80,7 +80,7 @@ async def test_rows_show_every_app_with_its_counts(service):
             ]
         # crm: production and staging live, the leaked laptop key revoked.
         assert cell_values(table, "crm")[4] == "2"
-        assert plain(screen.query_one("#title", Static)) == "Apps  5 rows"
+        assert title(screen) == "Apps  5 apps"
         assert pilot.app.focused is table
 
 
@@ -108,7 +108,7 @@ async def test_filter_as_you_type_enter_keeps_escape_clears(service):
         assert not field.display
         assert pilot.app.focused is table
         assert table.query_text == "rm" and list(table.items) == ["crm"]
-        assert "filter: rm" in plain(screen.query_one("#title", Static))
+        assert "filter: rm" in title(screen)
         await steps(pilot, "down", "enter")  # the list answers keys again: enter opens the row
         assert detail_screen(pilot).slug == "crm"
         await steps(pilot, "escape")
@@ -119,13 +119,13 @@ async def test_filter_as_you_type_enter_keeps_escape_clears(service):
         assert table.query_text is None and field.value == ""
         assert list(table.items) == await api_apps(http)
         assert len(table.items) == 5
-        assert "filter" not in plain(screen.query_one("#title", Static))
+        assert "filter" not in title(screen)
 
         # A filter matching nothing empties the list; escape while typing clears it too.
         await steps(pilot, "slash", "z")
         await until(pilot, lambda: table.query_text == "z" and not table.loading_page, "filter 'z'")
         assert table.row_count == 0 and await api_apps(http, "z") == []
-        assert "0 rows" in plain(screen.query_one("#title", Static))
+        assert "0 apps" in title(screen)
         await steps(pilot, "escape")
         assert not field.display and field.value == "" and pilot.app.focused is table
         assert table.query_text is None and len(table.items) == 5
@@ -141,9 +141,9 @@ async def test_open_app_detail_switch_tabs_and_go_back(service):
         screen = detail_screen(pilot)
         assert screen.slug == "crm" and screen.active_tab == "roles"
         crm = (await http.get("/api/v1/apps/crm")).json()
-        title = plain(screen.query_one("#title", Static))
-        assert title.startswith("App crm — CRM")
-        assert f"{crm['role_count']} roles · {crm['member_count']} members · {crm['active_key_count']} active keys" in title
+        heading = title(screen)
+        assert heading.startswith("App crm — CRM")
+        assert f"{crm['role_count']} roles · {crm['member_count']} members · {crm['active_key_count']} active keys" in heading
 
         async def api(path: str, **params) -> list[dict]:
             response = await http.get(path, params={"limit": 100, **params})
@@ -363,7 +363,7 @@ async def test_create_edit_delete_role_with_the_permission_picker(service):
         roles = screen.table("roles")
         await until(pilot, lambda: "auditor" in roles.items, "the new role")
         # The app's counts follow (title and the service agree).
-        await until(pilot, lambda: "5 roles" in plain(screen.query_one("#title", Static)), "title counts")
+        await until(pilot, lambda: "5 roles" in title(screen), "title counts")
         assert (await http.get("/api/v1/apps/crm")).json()["role_count"] == 5
         assert cell_values(roles, "auditor") == ["auditor", "Auditor", "0", "accounts.read"]
         role = (await http.get("/api/v1/apps/crm/roles/auditor")).json()
@@ -403,7 +403,7 @@ async def test_create_edit_delete_role_with_the_permission_picker(service):
         await until(pilot, lambda: "auditor" not in roles.items, "role gone")
         assert (await http.get("/api/v1/apps/crm/roles/auditor")).status_code == 404
         assert list(roles.items) == ["accounts-manager", "admin", "editor", "viewer"]
-        await until(pilot, lambda: "4 roles" in plain(screen.query_one("#title", Static)), "title counts")
+        await until(pilot, lambda: "4 roles" in title(screen), "title counts")
 
 
 async def select_option(pilot: Pilot, picker: SelectionList, value: str) -> None:

@@ -189,7 +189,7 @@ async def test_internal_error_in_the_service(service, monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_users(pilot)
 
-        import pepyhat.api.users as users_api
+        import pepyhat.service.users as users_api
 
         def broken(*args, **kwargs):
             raise RuntimeError("secret internals: connection pool exhausted")

@@ -18,7 +18,7 @@ from pepyhat.store import queries
 from pepyhat.store.db import make_sessionmaker, transaction
 from pepyhat_tui.screens.key_detail import KeyDetailScreen
 from pepyhat_tui.screens.keys import KeysScreen
-from tests.tui.support import FIXED, keys, plain, until
+from tests.tui.support import FIXED, keys, plain, title, until
 
 SIZE = (140, 36)
 
@@ -42,7 +42,7 @@ async def open_keys(pilot: Pilot) -> KeysScreen:
 
 def cells(screen: KeysScreen, key_id: str) -> dict[str, str]:
     table = screen.table
-    return {column: str(table.get_cell(key_id, column)) for _, column in screen.COLUMNS}
+    return {column: str(table.get_cell(key_id, column)) for _, column in screen.pane.columns()}
 
 
 def badge(screen: KeysScreen, key_id: str) -> Text:
@@ -104,8 +104,8 @@ async def test_lists_app_keys_and_admin_tokens_with_their_creator(service):
         # Every key and token the service holds, newest first, as the service orders them.
         assert list(screen.table.items) == [k["id"] for k in listed]
         assert {k["kind"] for k in listed} == {"app", "admin"}
-        assert "(app keys and admin tokens)" in plain(screen.query_one("#title", Static))
-        assert f"{len(listed)} rows" in plain(screen.query_one("#title", Static))
+        assert "(app keys and admin tokens)" in title(screen)
+        assert f"{len(listed)} keys" in title(screen)
 
         for key in listed:
             row = cells(screen, key["id"])
@@ -226,7 +226,6 @@ async def test_kind_and_status_filters_ask_the_service(service):
         await statuses_fixture(service, http)
         screen = await open_keys(pilot)
         table = screen.table
-        title = screen.query_one("#title", Static)
 
         async def shows(what: str, **params) -> None:
             expected = [k["id"] for k in await api_keys(http, **params)]
@@ -235,17 +234,17 @@ async def test_kind_and_status_filters_ask_the_service(service):
 
         await keys(pilot, "k")
         await shows("app keys only", kind="app")
-        assert "(app keys)" in plain(title)
+        assert "(app keys)" in title(screen)
         assert {cells(screen, k)["kind"] for k in table.items} == {"app"}
         await keys(pilot, "k")
         await shows("admin tokens only", kind="admin")
-        assert "(admin tokens)" in plain(title)
+        assert "(admin tokens)" in title(screen)
         await keys(pilot, "k")
         await shows("every key")
 
         await keys(pilot, "s")
         await shows("active keys", status="active")
-        assert "active)" in plain(title)
+        assert "active)" in title(screen)
         assert {badge(screen, k).plain for k in table.items} == {"active", "expiring"}
         await keys(pilot, "s")
         await shows("expired keys", status="expired")

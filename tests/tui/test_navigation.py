@@ -12,8 +12,10 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Footer, Input, Static, Tabs
 from textual.widgets._footer import FooterKey
 
+import pepyhat_tui.panes
 import pepyhat_tui.screens
 import pepyhat_tui.widgets
+from pepyhat_tui.actions import ACTIONS, expand_keymap
 from pepyhat_tui.app import PepyHatApp
 from pepyhat_tui.screens.app_detail import AppDetailScreen
 from pepyhat_tui.screens.app_form import AppForm
@@ -91,7 +93,7 @@ def help_rows(pilot: Pilot) -> list[tuple[str, str]]:
     screen = pilot.app.screen
     assert isinstance(screen, HelpScreen)
     table = screen.query_one("#help-keys", DataTable)
-    return [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
+    return [tuple(str(c) for c in table.get_row_at(i)[:2]) for i in range(table.row_count)]
 
 
 async def test_help_lists_the_current_screens_keys(service):
@@ -100,18 +102,21 @@ async def test_help_lists_the_current_screens_keys(service):
         await steps(pilot, "question_mark")
         rows = help_rows(pilot)
         for row in [("n", "New"), ("e", "Edit"), ("d", "Delete"), ("/", "Filter"), ("⏎", "Open"),
-                    ("esc", "Back"), ("^r", "Refresh"), (":", "Go to"), ("?", "Help"), ("q", "Quit"), ("^p", "Palette")]:
+                    ("^r", "Refresh"), (":", "Go to"), ("?", "Help"), ("q", "Quit"), ("^p", "Palette")]:
             assert row in rows
         assert "Roles" not in [description for _, description in rows]  # detail-only keys are not listed
-        assert plain(pilot.app.screen.query(Static).first()) == "Keys — Apps"
+        # Apps is where the mode starts: escape has nowhere to go back to, so it is not listed.
+        assert "Back" not in [description for _, description in rows]
+        assert plain(pilot.app.screen.query(Static).first()) == "Help — Apps"
         await steps(pilot, "escape")
         assert isinstance(pilot.app.screen, AppsScreen)
 
         await steps(pilot, "enter", "question_mark")
         rows = help_rows(pilot)
-        for row in [("1", "Roles"), ("2", "Permissions"), ("3", "Members"), ("4", "Keys"), ("n", "New"), ("e", "Edit")]:
+        for row in [("1", "Roles"), ("2", "Permissions"), ("3", "Members"), ("4", "Keys"), ("n", "New"), ("e", "Edit"),
+                    ("esc", "Back")]:
             assert row in rows
-        assert plain(pilot.app.screen.query(Static).first()) == "Keys — App billing"
+        assert plain(pilot.app.screen.query(Static).first()) == "Help — App billing"
         await steps(pilot, "question_mark")  # `?` again closes it too
         assert isinstance(pilot.app.screen, AppDetailScreen)
 
@@ -147,10 +152,10 @@ async def test_palette_holds_the_screens_actions_and_runs_them(service):
     async with service.dashboard(token).run_test(size=SIZE) as pilot:
         await settle(pilot)
         entries = await palette_entries(pilot)
-        for name in ["New", "Edit", "Delete", "Filter", "Open", "Refresh", "Back", "Go to", "Help", "Quit",
+        for name in ["New", "Edit", "Delete", "Filter", "Open", "Refresh", "Go to", "Help", "Quit",
                      "Go to Apps", "Go to Users", "Go to Keys"]:
             assert name in entries
-        assert "Roles" not in entries
+        assert "Roles" not in entries and "Back" not in entries  # nowhere to go back to from Apps
 
         # Run one: type its name, enter.
         await pilot.press(*"new")
@@ -161,7 +166,7 @@ async def test_palette_holds_the_screens_actions_and_runs_them(service):
 
         await steps(pilot, "enter")  # app detail: its tabs are palette entries too
         entries = await palette_entries(pilot)
-        for name in ["Roles", "Permissions", "Members", "Keys", "New", "Edit", "Delete"]:
+        for name in ["Roles", "Permissions", "Members", "Keys", "New", "Edit", "Delete", "Back"]:
             assert name in entries
         await pilot.press(*"go to users")
         await until(pilot, lambda: pilot.app.screen.query_one(CommandList).get_option_at_index(0).prompt.plain.startswith("Go to Users"), "search")
@@ -190,7 +195,7 @@ async def test_q_quits_but_types_q_in_a_field(service):
 
 def our_classes() -> list[type]:
     found = {PepyHatApp}
-    for package in (pepyhat_tui.screens, pepyhat_tui.widgets):
+    for package in (pepyhat_tui.screens, pepyhat_tui.panes, pepyhat_tui.widgets):
         for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
             loaded = importlib.import_module(module.name)
             for _, cls in inspect.getmembers(loaded, inspect.isclass):
@@ -199,7 +204,7 @@ def our_classes() -> list[type]:
     return sorted(found, key=lambda c: c.__qualname__)
 
 
-def test_every_binding_declared_on_our_screens_and_app_has_an_id():
+def test_every_binding_declared_on_our_screens_and_app_comes_from_the_registry():
     checked = {}
     for cls in our_classes():
         bindings = cls.__dict__.get("BINDINGS")
@@ -207,13 +212,18 @@ def test_every_binding_declared_on_our_screens_and_app_has_an_id():
             continue
         for binding in bindings:
             assert isinstance(binding, Binding), f"{cls.__name__}: {binding!r} is not a Binding (no id possible)"
-            assert binding.id, f"{cls.__name__}: binding {binding.key} -> {binding.action} has no id"
+            assert binding.id in ACTIONS, f"{cls.__name__}: binding {binding.key} -> {binding.action} is not a registry action"
+            action = ACTIONS[binding.id]
+            assert (binding.key, binding.action, binding.description) == (action.key, action.action, action.description)
+            method = action.action.partition("(")[0]
+            assert callable(getattr(cls, f"action_{method}", None)), f"{cls.__name__} binds {action.id} but has no action_{method}"
         ids = [b.id for b in bindings]
         assert len(ids) == len(set(ids)), f"{cls.__name__}: duplicate binding ids {ids}"
         checked[cls.__name__] = ids
-    # The introspection really saw the screens (an empty walk would pass vacuously).
-    for name in ["PepyHatApp", "ListScreen", "AppsScreen", "AppDetailScreen", "UsersScreen", "KeysScreen",
-                 "FormScreen", "ConfirmScreen", "GotoScreen", "HelpScreen", "PickScreen", "PagedTable"]:
+    # The introspection really saw the screens and panes (an empty walk would pass vacuously).
+    for name in ["PepyHatApp", "DataScreen", "AppDetailScreen", "UserDetailScreen", "ListPane", "AppsPane", "RolesPane",
+                 "PermissionsPane", "MembersPane", "KeysPane", "UsersPane", "FormScreen", "ConfirmScreen", "GotoScreen",
+                 "HelpScreen", "PickScreen", "KeyDetailScreen", "PagedTable"]:
         assert name in checked, f"{name} not checked"
     assert {"quit", "goto", "help", "palette"} <= set(checked["PepyHatApp"])
 
@@ -221,7 +231,7 @@ def test_every_binding_declared_on_our_screens_and_app_has_an_id():
 async def test_a_keymap_rebinds_an_action_by_its_id(service):
     token = service.mint()
     app = service.dashboard(token)
-    app.set_keymap({"new": "a", "goto": "g"})
+    app.set_keymap(expand_keymap({"new": "a", "goto": "g"}))
     async with app.run_test(size=SIZE) as pilot:
         await steps(pilot, "n")
         assert isinstance(app.screen, AppsScreen)  # n no longer creates

@@ -18,7 +18,7 @@ from pepyhat_tui.screens.grant_form import GrantForm
 from pepyhat_tui.screens.user_detail import UserDetailScreen
 from pepyhat_tui.screens.user_form import UserForm
 from pepyhat_tui.screens.users import UsersScreen
-from tests.tui.support import FIXED, keys, open_users, plain, record_toasts, type_text, until
+from tests.tui.support import FIXED, keys, open_users, plain, record_toasts, title, type_text, until
 
 SIZE = (120, 36)
 
@@ -66,7 +66,6 @@ async def test_filter_searches_on_the_server_enter_keeps_escape_clears(service):
     async with service.http() as http, app.run_test(size=SIZE) as pilot:
         screen = await open_users(pilot)
         table = screen.table
-        title = screen.query_one("#title", Static)
         first_page = set(table.items)
         assert len(first_page) == 100 and table.has_more  # 300 demo users, one page shown
         expected = [u["email"] for u in await api_users(http, q="zoe")]
@@ -83,14 +82,14 @@ async def test_filter_searches_on_the_server_enter_keeps_escape_clears(service):
         assert app.focused is table
         assert table.query_text == "zoe"
         assert column(table, "email") == expected
-        assert "filter: zoe" in plain(title)
-        assert f"{len(expected)} rows" in plain(title)
+        assert "filter: zoe" in title(screen)
+        assert f"{len(expected)} user{'' if len(expected) == 1 else 's'}" in title(screen)
 
         # Escape clears the kept filter (and does not leave the screen).
         await keys(pilot, "escape")
         await until(pilot, lambda: table.query_text is None and set(table.items) == first_page, "the full list back")
         assert not screen.filter_input.display and screen.filter_input.value == ""
-        assert "filter:" not in plain(title)
+        assert "filter:" not in title(screen)
         assert app.screen is screen
 
         # A name matches too (the service searches email and name); escape while typing clears it.
@@ -110,22 +109,21 @@ async def test_active_filter_cycles_all_active_deactivated(service):
     async with service.http() as http, app.run_test(size=SIZE) as pilot:
         screen = await open_users(pilot)
         table = screen.table
-        title = screen.query_one("#title", Static)
-        assert "(all)" in plain(title)
+        assert "(all)" in title(screen)
         deactivated = [u["email"] for u in await api_users(http, active="false")]
         assert deactivated
 
         await keys(pilot, "a")
-        await until(pilot, lambda: screen.active_filter is True and not table.loading_page, "active only")
-        assert "(active only)" in plain(title)
+        await until(pilot, lambda: screen.pane.active_filter is True and not table.loading_page, "active only")
+        assert "(active only)" in title(screen)
         assert set(column(table, "status")) == {"active"}
         assert not set(deactivated) & set(table.items)
 
         await keys(pilot, "a")
         await until(pilot, lambda: column(table, "email") == deactivated, "deactivated only")
-        assert "(deactivated only)" in plain(title)
+        assert "(deactivated only)" in title(screen)
         assert set(column(table, "status")) == {"inactive"}
-        assert f"{len(deactivated)} rows" in plain(title)
+        assert f"{len(deactivated)} users" in title(screen)
 
         # The active filter and the search combine, both on the server.
         await filter_to(pilot, screen, "novak")
@@ -134,8 +132,8 @@ async def test_active_filter_cycles_all_active_deactivated(service):
 
         await keys(pilot, "escape", "a")
         first_page = [u["email"] for u in (await http.get("/api/v1/users", params={"limit": 100})).json()["data"]]
-        await until(pilot, lambda: screen.active_filter is None and column(table, "email") == first_page, "all users")
-        assert "(all)" in plain(title)
+        await until(pilot, lambda: screen.pane.active_filter is None and column(table, "email") == first_page, "all users")
+        assert "(all)" in title(screen)
 
 
 async def test_create_users(service):
@@ -329,7 +327,14 @@ def search_text(select: Select, value: str) -> str:
 
 
 def shown_grants(detail: UserDetailScreen) -> list[str]:
-    return [str(key.value) for key in detail.query_one("#access", DataTable).rows]
+    """``app/role`` of each row, in the table's order."""
+    return ["/".join(detail.grant_rows[key.value]) for key in detail.query_one("#access", DataTable).rows]
+
+
+def grant_row(detail: UserDetailScreen, grant: str) -> list[str]:
+    """The cells of the row showing ``app/role``."""
+    (key,) = [k for k, shown in detail.grant_rows.items() if "/".join(shown) == grant]
+    return row(detail.query_one("#access", DataTable), key)
 
 
 async def choose(pilot: Pilot, select: Select, value: str) -> None:
@@ -357,12 +362,11 @@ async def test_detail_shows_access_in_every_app(service):
         detail = app.screen
         assert isinstance(detail, UserDetailScreen) and detail.email == email
         await until(pilot, lambda: detail.access is not None, "the user's access")
-        table = detail.query_one("#access", DataTable)
 
         assert set(shown_grants(detail)) == grant_keys(access)
         for app_access in access["apps"]:
             for grant in app_access["grants"]:
-                cells = row(table, f"{app_access['app']}/{grant['role']}")
+                cells = grant_row(detail, f"{app_access['app']}/{grant['role']}")
                 assert cells[:3] == [app_access["app"], grant["role"], grant["granted_by"]]
                 assert cells[3].endswith("ago")
                 if grant["expired"]:
@@ -370,9 +374,11 @@ async def test_detail_shows_access_in_every_app(service):
                 else:
                     assert cells[5] == ", ".join(app_access["permissions"])
         live = sum(len(a["roles"]) for a in access["apps"])
-        title = plain(detail.query_one("#title", Static))
-        assert email in title and access["name"] in title
-        assert f"{live} live roles in {len(access['apps'])} apps" in title
+        heading = title(detail)
+        assert email in heading and access["name"] in heading
+        roles = f"{live} live role" + ("" if live == 1 else "s")
+        apps = f"{len(access['apps'])} app" + ("" if len(access["apps"]) == 1 else "s")
+        assert f"{roles} in {apps}" in heading
 
         await keys(pilot, "escape")
         assert app.screen is screen and screen.table.query_text == email.split("@")[0] + "@"
@@ -389,7 +395,6 @@ async def test_grant_roles_with_and_without_an_expiry(service):
         first_roles = [r["slug"] for r in (await http.get(f"/api/v1/apps/{first_app}/roles")).json()["data"]]
         second_roles = [r["slug"] for r in (await http.get(f"/api/v1/apps/{second_app}/roles")).json()["data"]]
         first_role, second_role = first_roles[-1], second_roles[0]
-        table = detail.query_one("#access", DataTable)
 
         # Without an expiry.
         await keys(pilot, "g")
@@ -409,7 +414,7 @@ async def test_grant_roles_with_and_without_an_expiry(service):
         await keys(pilot, "enter")  # expiry left empty: grant for good
         await until(pilot, lambda: app.screen is detail and f"{first_app}/{first_role}" in shown_grants(detail),
                     "the first grant in the detail")
-        assert row(table, f"{first_app}/{first_role}")[:5] == [first_app, first_role, "tester (embedded)", "just now", "—"]
+        assert grant_row(detail, f"{first_app}/{first_role}")[:5] == [first_app, first_role, "tester (embedded)", "just now", "—"]
 
         # With an expiry, typed as a duration.
         await keys(pilot, "g")
@@ -425,8 +430,8 @@ async def test_grant_roles_with_and_without_an_expiry(service):
         await keys(pilot, "enter")
         await until(pilot, lambda: app.screen is detail and f"{second_app}/{second_role}" in shown_grants(detail),
                     "the second grant in the detail")
-        assert row(table, f"{second_app}/{second_role}")[4] == "in 14d"
-        assert f"{len(access['apps']) + 2} apps" in plain(detail.query_one("#title", Static))
+        assert grant_row(detail, f"{second_app}/{second_role}")[4] == "in 14d"
+        assert f"{len(access['apps']) + 2} apps" in title(detail)
 
         after = await api_access(http, email)
         assert grant_keys(after) == grant_keys(access) | {f"{first_app}/{first_role}", f"{second_app}/{second_role}"}
@@ -480,12 +485,11 @@ async def test_detail_deactivate_keeps_grants_and_the_list_follows(service):
         detail, access = await open_first_user(pilot, http)
         email = access["email"]
         assert access["apps"]
-        title = detail.query_one("#title", Static)
-        assert "deactivated" not in plain(title)
+        assert "deactivated" not in title(detail)
 
         await keys(pilot, "x")
-        await until(pilot, lambda: "deactivated: no access anywhere" in plain(title), "the deactivated title")
-        assert "inactive" in plain(title)
+        await until(pilot, lambda: "deactivated: no access anywhere" in title(detail), "the deactivated title")
+        assert "inactive" in title(detail)
         after = await api_access(http, email)
         assert after["active"] is False
         assert grant_keys(after) == grant_keys(access)  # grants kept
@@ -496,7 +500,7 @@ async def test_detail_deactivate_keeps_grants_and_the_list_follows(service):
         form = app.screen
         assert isinstance(form, UserForm) and app.focused is form.query_one("#name", Input)
         await keys(pilot, "end", *" Jr", "enter")
-        await until(pilot, lambda: app.screen is detail and f"{access['name']} Jr" in plain(title), "the new name")
+        await until(pilot, lambda: app.screen is detail and f"{access['name']} Jr" in title(detail), "the new name")
         assert (await http.get(f"/api/v1/users/{email}")).json()["name"] == f"{access['name']} Jr"
 
         # Back on the list, the row shows the user as they are now.

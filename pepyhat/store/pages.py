@@ -1,0 +1,111 @@
+"""Keyset pagination with opaque cursors, optionally filtered row by row; substring search."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import ColumnElement, Integer, Select, or_, tuple_
+from sqlalchemy.orm import Session
+
+from pepyhat.errors import InvalidCursor
+from pepyhat.store.tables import UTCDateTime
+
+
+def _encode(values: Sequence[Any]) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, columns) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != len(columns):
+            raise ValueError
+        return [_typed(v, col) for v, col in zip(values, columns)]
+    except ValueError:
+        raise InvalidCursor() from None
+
+
+def _typed(value: Any, column) -> Any:
+    """A cursor value of the column's own type; anything else would reach SQL and fail there (a 500)."""
+    if isinstance(column.type, UTCDateTime):
+        if not isinstance(value, str):
+            raise ValueError
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:  # the store refuses naive datetimes
+            raise ValueError
+        return moment
+    if isinstance(column.type, Integer):
+        # bool is an int subclass; refuse it too, and anything a 64-bit column cannot hold
+        if type(value) is not int or not -(2**63) <= value < 2**63:
+            raise ValueError
+        return value
+    if not isinstance(value, str) or "\x00" in value:  # PostgreSQL text cannot hold NUL
+        raise ValueError
+    return value
+
+
+def like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(term: str, *columns) -> ColumnElement[bool]:
+    """Rows where any of ``columns`` holds ``term``, case-insensitively."""
+    return or_(*(column.ilike(like(term), escape="\\") for column in columns))
+
+
+def paginate(
+    session: Session,
+    stmt: Select,
+    columns: Sequence,
+    limit: int,
+    cursor: str | None,
+    *,
+    descending: bool = False,
+    visible: Callable[[Any], bool] | None = None,
+    scalars: bool = True,
+) -> tuple[list[Any], str | None, bool]:
+    """One page of ``stmt`` ordered by ``columns`` (unique together).
+
+    With ``visible``, rows the caller may not see are skipped and more are
+    fetched, so pages stay full and no visible row is lost or repeated.
+    """
+    key = tuple_(*columns) if len(columns) > 1 else columns[0]
+
+    def after(values):
+        bound = tuple(values) if len(columns) > 1 else values[0]
+        return key < bound if descending else key > bound
+
+    order = [c.desc() if descending else c.asc() for c in columns]
+    position = _decode(cursor, columns) if cursor else None
+    out: list[Any] = []
+    batch = limit + 1
+    while True:
+        query = stmt.order_by(*order).limit(batch)
+        if position is not None:
+            query = query.where(after(position))
+        result = session.execute(query)
+        rows = list(result.scalars() if scalars else result)
+        for row in rows:
+            if visible is None or visible(row):
+                out.append(row)
+                if len(out) > limit:
+                    break
+        if len(out) > limit or len(rows) < batch:
+            break
+        last = rows[-1]
+        position = [_value(last, c) for c in columns]
+        batch = min(batch * 2, 5000)
+    has_more = len(out) > limit
+    page = out[:limit]
+    next_cursor = _encode([_value(page[-1], c) for c in columns]) if has_more and page else None
+    return page, next_cursor, has_more
+
+
+def _value(row: Any, column) -> Any:
+    return getattr(row, column.key)

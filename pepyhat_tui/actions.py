@@ -1,0 +1,155 @@
+"""Every action of the dashboard, once: id, default key, words, and what it needs.
+
+Bindings, the footer, `?` help and the palette are all derived from this table
+(``bindings()`` builds a node's ``BINDINGS``; help and the palette read the live
+bindings and ``ACTIONS``), and so are the read-only and capability checks
+(``Guarded.check_action``).  A ``[keymap]`` table in ``config.toml`` rebinds an
+action by its id (``"apps.new" = "a"``), or every action of a verb at once
+(``new = "a"``), through Textual's ``set_keymap``.
+
+``path`` is the resource pattern the action touches, in the contract's resource
+paths (``pepyhat.scopes``); ``{app}`` and ``{email}`` are filled from the node
+that offers it.  An action is offered only when the token holds ``capability``
+and a scope reaching ``path`` with ``operation``; a mutating one never on a
+read-only dashboard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from textual.binding import Binding
+
+Operation = Literal["read", "write", "delete"]
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    key: str  # Textual key names, comma-separated for several
+    action: str  # the action method on the node that binds it (`new` -> `action_new`)
+    description: str  # short: the footer's label, the palette's title
+    help: str = ""  # a sentence for `?` and the palette
+    capability: str | None = None
+    path: str | None = None
+    operation: Operation = "read"
+    mutates: bool = False
+    show: bool = True  # in the footer (the footer must fit 80 columns)
+    priority: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mutates and (self.capability is None or self.path is None):
+            raise ValueError(f"mutating action {self.id} must declare its capability and resource path")
+
+    @property
+    def verb(self) -> str:
+        return self.id.rpartition(".")[2]
+
+    def binding(self) -> Binding:
+        return Binding(
+            self.key, self.action, self.description, show=self.show, id=self.id,
+            tooltip=self.help or self.description, priority=self.priority,
+        )
+
+
+def _write(id: str, key: str, action: str, description: str, help: str, capability: str, path: str,
+           operation: Operation = "write", show: bool = True) -> Action:
+    return Action(id, key, action, description, help, capability, path, operation, mutates=True, show=show)
+
+
+ACTIONS: dict[str, Action] = {
+    a.id: a
+    for a in (
+        # the application: everywhere
+        Action("quit", "q", "quit", "Quit", "Leave the dashboard", show=False),
+        Action("goto", "colon", "goto", "Go to", "Go to a screen by name (:users, :apps crm)"),
+        Action("help", "question_mark", "help", "Help", "The keys of this screen"),
+        Action("palette", "ctrl+p", "command_palette", "Palette", "Every action, searchable", show=False),
+        # every screen with data
+        Action("back", "escape", "back", "Back", "Back to the screen before", show=False),
+        Action("refresh", "ctrl+r", "refresh", "Refresh", "Load again from the service (and reconnect)", show=False),
+        # every list
+        Action("filter", "slash", "filter", "Filter", "Filter on the server as you type"),
+        Action("filter.clear", "escape", "clear_filter", "Clear filter", "Drop the filter and show every row", show=False),
+        Action("open", "enter", "select_cursor", "Open", "Open the row under the cursor"),
+        # apps
+        _write("apps.new", "n", "new", "New", "Create an app", "apps.write", "apps/*"),
+        _write("apps.edit", "e", "edit", "Edit", "Rename or describe the app", "apps.write", "apps/*"),
+        _write("apps.delete", "d", "delete", "Delete", "Delete the app and everything in it", "apps.write", "apps/*", "delete"),
+        # one app's tabs
+        Action("app.roles", "1", "tab('roles')", "Roles", "The app's roles", show=False),
+        Action("app.permissions", "2", "tab('permissions')", "Permissions", "The app's permissions", show=False),
+        Action("app.members", "3", "tab('members')", "Members", "Who holds which role", show=False),
+        Action("app.keys", "4", "tab('keys')", "Keys", "The app's keys", show=False),
+        _write("roles.new", "n", "new", "New", "Create a role", "apps.write", "apps/{app}/roles/*"),
+        _write("roles.edit", "e", "edit", "Edit", "Edit the role and its permissions", "apps.write", "apps/{app}/roles/*"),
+        _write("roles.delete", "d", "delete", "Delete", "Delete the role; its members lose it", "apps.write",
+               "apps/{app}/roles/*", "delete"),
+        _write("permissions.new", "n", "new", "New", "Create a permission", "apps.write", "apps/{app}/permissions/*"),
+        _write("permissions.delete", "d", "delete", "Delete", "Delete the permission from every role", "apps.write",
+               "apps/{app}/permissions/*", "delete"),
+        _write("members.new", "n", "new", "New", "Grant a role to a user", "grants.write", "apps/{app}/members/*"),
+        _write("members.delete", "d", "delete", "Delete", "Remove one of the member's roles", "grants.write",
+               "apps/{app}/members/*", "delete"),
+        # keys
+        Action("keys.kind", "k", "cycle_kind", "Kind", "Show app keys, admin tokens, or both"),
+        Action("keys.status", "s", "cycle_status", "Status", "Show active, expired or revoked keys"),
+        Action("key.close", "escape,q", "close", "Close", "Close the key's record"),
+        # users
+        _write("users.new", "n", "new", "New", "Create a user", "users.write", "users/*"),
+        _write("users.edit", "e", "edit", "Edit", "Rename the user", "users.write", "users/*"),
+        _write("users.delete", "d", "delete", "Delete", "Delete the user and their grants", "users.write", "users/*", "delete"),
+        _write("users.toggle-active", "x", "toggle_active", "(De)activate", "Cut or restore all access, grants kept",
+               "users.write", "users/*"),
+        Action("users.active-filter", "a", "cycle_filter", "Active filter", "Show all, active or deactivated users",
+               show=False),
+        # one user
+        _write("user.grant", "g", "grant", "Grant role", "Grant a role in an app", "grants.write", "apps/*/members/{email}"),
+        _write("user.remove-grant", "d", "remove", "Remove role", "Remove the role under the cursor", "grants.write",
+               "apps/*/members/{email}", "delete"),
+        _write("user.toggle-active", "x", "toggle_active", "(De)activate", "Cut or restore all access, grants kept",
+               "users.write", "users/{email}"),
+        _write("user.edit", "e", "edit", "Edit", "Rename the user", "users.write", "users/{email}"),
+        # modals
+        Action("form.cancel", "escape", "cancel", "Cancel", "Close without saving"),
+        Action("form.save", "ctrl+s", "save", "Save", "Send the form"),
+        Action("confirm.yes", "y", "confirm", "Yes", "Do it"),
+        Action("confirm.no", "n", "no", "No", "Do not do it"),
+        Action("confirm.cancel", "escape", "cancel", "Cancel", "Do not do it", show=False),
+        Action("goto.cancel", "escape", "cancel", "Cancel", "Stay where you are"),
+        Action("goto.complete", "tab", "complete", "Complete", "Take the completion shown", show=False),
+        Action("pick.cancel", "escape", "cancel", "Cancel", "Pick nothing"),
+        Action("help.close", "escape,question_mark,q", "close", "Close", "Close help"),
+    )
+}
+
+
+def bindings(*ids: str) -> list[Binding]:
+    """The ``BINDINGS`` of a node offering these actions."""
+    return [ACTIONS[i].binding() for i in ids]
+
+
+def by_binding(binding: Binding) -> Action | None:
+    return ACTIONS.get(binding.id) if binding.id else None
+
+
+class KeymapError(ValueError):
+    """A ``[keymap]`` entry names no action."""
+
+
+def expand_keymap(keymap: dict[str, str]) -> dict[str, str]:
+    """Binding ids -> keys for Textual's ``set_keymap``: an entry is an action id or a verb (``new``)."""
+    out: dict[str, str] = {}
+    for name, keys in keymap.items():
+        if name in ACTIONS:
+            out[name] = keys
+            continue
+        matching = [a.id for a in ACTIONS.values() if a.verb == name]
+        if not matching:
+            raise KeymapError(f"keymap: no action {name!r} (actions: {', '.join(sorted(ACTIONS))})")
+        for action_id in matching:
+            out.setdefault(action_id, keys)
+    # An exact id wins over its verb, whatever the order in the file.
+    out.update({name: keys for name, keys in keymap.items() if name in ACTIONS})
+    return out

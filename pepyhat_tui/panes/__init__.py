@@ -1,0 +1,1 @@
+"""Panes: one resource list each (filter, paged table, its actions), used by screens and tabs."""

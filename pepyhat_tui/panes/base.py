@@ -1,0 +1,162 @@
+"""The list machinery every list screen and every tab of an app shares.
+
+A pane is one resource's list: a `/` filter sent to the server as you type
+(debounced; enter keeps it, escape clears it), a paged table, enter to open a
+row, and the resource's own actions from the registry.  The Apps, Users and
+Keys screens show one pane; an app's detail shows four in tabs, and the Keys
+screen and an app's Keys tab are the same pane.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Sequence
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Input
+
+from pepyhat.schemas import Page
+from pepyhat_tui.actions import bindings
+from pepyhat_tui.guarded import Guarded
+from pepyhat_tui.widgets.filter_input import FilterInput
+from pepyhat_tui.widgets.paged_table import PagedTable
+
+FILTER_DEBOUNCE = 0.15
+
+
+class ListPane(Guarded, Vertical):
+    DEFAULT_CSS = """
+    ListPane {
+        height: 1fr;
+    }
+    """
+    BINDINGS = bindings("filter", "filter.clear")
+    COLUMNS: ClassVar[Sequence[tuple[str, str]]] = ()
+    NOUN: ClassVar[str] = "row"
+
+    class Changed(Message):
+        """The pane changed something in the service: whoever shows counts should reload them."""
+
+        def __init__(self, pane: "ListPane") -> None:
+            super().__init__()
+            self.pane = pane
+
+        @property
+        def control(self) -> "ListPane":
+            return self.pane
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._debounce: Timer | None = None
+
+    # -- what a resource gives ---------------------------------------------------
+
+    async def fetch(self, cursor: str | None, query: str | None) -> Page:
+        raise NotImplementedError
+
+    def cells(self, item: Any) -> Sequence[Any]:
+        raise NotImplementedError
+
+    def row_key(self, item: Any) -> str:
+        raise NotImplementedError
+
+    def open(self, item: Any) -> None:
+        """Enter on a row."""
+
+    def open_by_name(self, name: str) -> None:
+        """`:` go-to with an argument (`:apps crm`)."""
+
+    def columns(self) -> Sequence[tuple[str, str]]:
+        """(label, key) of each column; ``COLUMNS`` unless the pane's context changes them."""
+        return self.COLUMNS
+
+    def subtitle(self) -> str:
+        """What the list is narrowed to besides the filter (``active only``)."""
+        return ""
+
+    # -- composition ------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield FilterInput(id="filter")
+        yield PagedTable(self.columns(), self._fetch, self.cells, self.row_key, id="table")
+
+    @property
+    def table(self) -> PagedTable:
+        return self.query_one(PagedTable)
+
+    @property
+    def filter_input(self) -> FilterInput:
+        return self.query_one(FilterInput)
+
+    async def _fetch(self, cursor: str | None, query: str | None) -> Page:
+        await self.dashboard.wait_client()
+        return await self.fetch(cursor, query)
+
+    def reload(self) -> None:
+        """Load again, keeping the filter (and the cursor on its row)."""
+        self.table.reload(self.table.query_text)
+
+    def load_once(self) -> None:
+        if not self.table.loaded_once and not self.table.loading_page:
+            self.table.reload()
+
+    def changed(self, _result: object = None) -> None:
+        """After a change: show the rows as they are now, and tell the screen."""
+        self.reload()
+        self.post_message(self.Changed(self))
+
+    def focus_table(self) -> None:
+        self.table.focus()
+
+    # -- events -----------------------------------------------------------------
+
+    @on(PagedTable.RowSelected)
+    def _open(self, event: PagedTable.RowSelected) -> None:
+        event.stop()
+        item = self.table.selected()
+        if item is not None:
+            self.open(item)
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if not self.filter_input.display:  # cleared by escape, which reloads by itself
+            return
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(FILTER_DEBOUNCE, lambda: self.table.reload(event.value.strip()))
+
+    @on(Input.Submitted, "#filter")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self._debounce is not None:
+            self._debounce.stop()
+        value = event.value.strip()
+        if value != (self.table.query_text or ""):
+            self.table.reload(value)
+        self.filter_input.display = False
+        self.table.focus()
+
+    # -- actions ----------------------------------------------------------------
+
+    def action_available(self, action: str) -> bool:
+        if action == "clear_filter":
+            return self.filter_input.display or bool(self.table.query_text)
+        return True
+
+    def action_filter(self) -> None:
+        self.filter_input.display = True
+        self.filter_input.focus()
+
+    def action_clear_filter(self) -> None:
+        self.filter_input.display = False
+        self.filter_input.value = ""
+        if self._debounce is not None:
+            self._debounce.stop()
+        if self.table.query_text:
+            self.table.reload(None)
+        self.table.focus()
+        self.refresh_bindings()

@@ -1,0 +1,235 @@
+"""Every mutating action of the registry, on every surface that declares it, under every reason not to offer it.
+
+Generated from ``pepyhat_tui.actions.ACTIONS`` and the nodes' declarations: for
+the read-only flag, and for a token lacking each write capability in turn, each
+mutating action a surface declares is not offered (``check_action``), not in
+the footer, not in `?`, not in the palette, and pressing its key changes
+nothing (no dialog opens, no audit event appears in the service).  A control
+run with every capability sees every one of them offered, so none of this
+passes vacuously.  A new pane or screen declaring a mutating action fails
+``test_every_surface_with_a_mutating_action_is_visited`` until it is toured.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+import pytest
+from sqlalchemy import func, select
+from textual.command import CommandList, CommandPalette
+from textual.pilot import Pilot
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+import pepyhat_tui.panes
+import pepyhat_tui.screens
+from pepyhat.schemas import CAPABILITIES
+from pepyhat.store.tables import AuditEvent
+from pepyhat_tui.actions import ACTIONS, Action
+from pepyhat_tui.app import offered_actions
+from pepyhat_tui.guarded import Guarded, declared_actions
+from pepyhat_tui.panes.apps import AppsPane
+from pepyhat_tui.panes.keys import KeysPane
+from pepyhat_tui.panes.members import MembersPane
+from pepyhat_tui.panes.permissions import PermissionsPane
+from pepyhat_tui.panes.roles import RolesPane
+from pepyhat_tui.panes.users import UsersPane
+from pepyhat_tui.screens.app_detail import AppDetailScreen
+from pepyhat_tui.screens.base import ListScreen
+from pepyhat_tui.screens.help import HelpScreen
+from pepyhat_tui.screens.user_detail import UserDetailScreen
+from tests.tui.support import goto, settle, steps, until
+
+SIZE = (120, 36)
+MUTATING = [a for a in ACTIONS.values() if a.mutates]
+WRITE_CAPABILITIES = sorted({a.capability for a in MUTATING})
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A node that offers actions, and how an operator reaches it from a fresh dashboard."""
+
+    node: type
+    reach: Callable[[Pilot], Awaitable[None]]
+    leave: tuple[str, ...] = ()  # keys back to where the next surface starts
+
+
+async def _apps(pilot: Pilot) -> None:
+    await settle(pilot)
+
+
+def _tab(key: str) -> Callable[[Pilot], Awaitable[None]]:
+    async def reach(pilot: Pilot) -> None:
+        await goto(pilot, "apps")
+        await steps(pilot, "enter", key)
+
+    return reach
+
+
+async def _users(pilot: Pilot) -> None:
+    await goto(pilot, "users")
+
+
+async def _user(pilot: Pilot) -> None:
+    await goto(pilot, "users")
+    await steps(pilot, "enter")
+
+
+async def _keys(pilot: Pilot) -> None:
+    await goto(pilot, "keys")
+
+
+SURFACES = [
+    Surface(AppsPane, _apps),
+    Surface(RolesPane, _tab("1"), ("escape",)),
+    Surface(PermissionsPane, _tab("2"), ("escape",)),
+    Surface(MembersPane, _tab("3"), ("escape",)),
+    Surface(KeysPane, _keys),
+    Surface(UsersPane, _users),
+    Surface(UserDetailScreen, _user, ("escape",)),
+]
+
+
+def our_nodes() -> set[type]:
+    found = set()
+    for package in (pepyhat_tui.screens, pepyhat_tui.panes):
+        for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            loaded = importlib.import_module(module.name)
+            found |= {c for _, c in inspect.getmembers(loaded, inspect.isclass)
+                      if c.__module__ == loaded.__name__ and issubclass(c, Guarded)}
+    return found
+
+
+def mutating_of(node_class: type) -> list[Action]:
+    return [a for a in declared_actions(node_class).values() if a.mutates]
+
+
+def test_every_surface_with_a_mutating_action_is_visited():
+    declaring = {cls for cls in our_nodes() if mutating_of(cls)}
+    assert declaring, "the walk found no node declaring a mutating action"
+    assert declaring <= {s.node for s in SURFACES}, f"not toured: {declaring - {s.node for s in SURFACES}}"
+    # Every mutating action of the registry is declared somewhere (and so toured).
+    assert {a.id for a in MUTATING} == {a.id for cls in declaring for a in mutating_of(cls)}
+
+
+def test_every_mutating_action_declares_what_it_needs():
+    assert MUTATING
+    for action in MUTATING:
+        assert action.capability in CAPABILITIES, action
+        assert action.capability.endswith((".write", ".manage")), f"{action.id} mutates with a read capability"
+        assert action.operation in ("write", "delete"), action
+        assert action.path and action.path.split("/")[0] in ("apps", "users", "tokens"), action
+
+
+# -- the tours ---------------------------------------------------------------------
+
+
+def node_on(screen, node_class: type):
+    if isinstance(screen, node_class):
+        return screen
+    if isinstance(screen, ListScreen):
+        return screen.pane
+    if isinstance(screen, AppDetailScreen):
+        return screen.pane()
+    raise AssertionError(f"no {node_class.__name__} on {screen}")
+
+
+def footer_labels(screen) -> set[str]:
+    return {key.description for key in screen.query_one(Footer).query(FooterKey)}
+
+
+async def palette_titles(pilot: Pilot) -> set[str]:
+    await steps(pilot, "ctrl+p")
+    assert isinstance(pilot.app.screen, CommandPalette)
+    commands = pilot.app.screen.query_one(CommandList)
+    await until(pilot, lambda: commands.option_count > 0, "palette entries")
+    titles = {commands.get_option_at_index(i).prompt.plain.splitlines()[0] for i in range(commands.option_count)}
+    await steps(pilot, "escape")
+    return titles
+
+
+async def help_descriptions(pilot: Pilot) -> set[str]:
+    await steps(pilot, "question_mark")
+    help_screen = pilot.app.screen
+    assert isinstance(help_screen, HelpScreen)
+    table = help_screen.query_one("#help-keys")
+    rows = {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
+    await steps(pilot, "escape")
+    return rows
+
+
+def audit_events(service) -> int:
+    with service.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+
+
+def own_labels(actions: list[Action]) -> set[str]:
+    """The descriptions of ``actions`` that no action offered regardless (navigation, filters) also uses."""
+    return {a.description for a in actions} - {a.description for a in ACTIONS.values() if not a.mutates}
+
+
+async def tour(service, dashboard, withheld: Callable[[Action], bool], *, open_help_and_palette: bool = True) -> int:
+    """Visit every surface: each mutating action is offered unless ``withheld`` holds for it.
+
+    A withheld action is not offered, not in the footer, `?` or the palette, and its key
+    changes nothing.  `?` and the palette are opened (``open_help_and_palette``) or read
+    where they both come from (``offered_actions``: the same function builds both).
+    """
+    checked = 0
+    async with dashboard.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: dashboard.identity is not None, "signing in")
+        for surface in SURFACES:
+            await surface.reach(pilot)
+            screen = pilot.app.screen
+            node = node_on(screen, surface.node)
+            assert isinstance(node, surface.node), (surface, node)
+            actions = mutating_of(surface.node)
+            hidden = [a for a in actions if withheld(a)]
+            shown = [a for a in actions if not withheld(a)]
+            for action in actions:
+                action.path.format(**node.action_context())  # the node fills the path's placeholders
+                expected = not withheld(action)
+                assert bool(node.check_action(action.action, ())) is expected, (surface.node.__name__, action.id)
+                checked += 1
+            if not actions:
+                await steps(pilot, *surface.leave)
+                continue
+            footer = footer_labels(screen)
+            if open_help_and_palette:
+                listed = await help_descriptions(pilot), await palette_titles(pilot)
+            else:
+                listed = ({a.description for a, _, _ in offered_actions(screen)},) * 2
+            where = surface.node.__name__
+            assert {a.description for a in shown if a.show} <= footer, where
+            assert not own_labels(hidden) & footer, where
+            for descriptions in listed:
+                assert own_labels(shown) <= descriptions, where
+                assert not own_labels(hidden) & descriptions, where
+            before = audit_events(service)
+            for action in hidden:
+                for key in action.key.split(","):
+                    await steps(pilot, key)
+                    assert pilot.app.screen is screen, f"{action.id}: {key} opened {pilot.app.screen}"
+            assert audit_events(service) == before, f"a key changed something on {where}"
+            await steps(pilot, *surface.leave)
+    return checked
+
+
+async def test_control_every_mutating_action_is_offered_to_a_full_token(service):
+    assert await tour(service, service.dashboard(service.mint()), withheld=lambda a: False) == len(MUTATING)
+
+
+async def test_read_only_offers_no_mutating_action_anywhere(service):
+    checked = await tour(service, service.dashboard(service.mint(), read_only=True), withheld=lambda a: True)
+    assert checked >= len(MUTATING)
+
+
+@pytest.mark.parametrize("capability", WRITE_CAPABILITIES)
+async def test_a_token_without_a_capability_is_offered_none_of_its_actions(service, capability):
+    """...while what its other capabilities allow is still offered: the token is not simply read-only."""
+    token = service.mint([c for c in CAPABILITIES if c != capability])
+    await tour(service, service.dashboard(token), withheld=lambda a: a.capability == capability, open_help_and_palette=False)
