@@ -1,7 +1,8 @@
 """``pepyhat``: serve, init, token create, demo-data.
 
 Plaintext keys go alone to stdout; everything else to stderr.  Failures are one
-line and exit 1; usage errors exit 2 (argparse); never a traceback.
+line and exit 1; usage errors exit 2 (argparse's, and UsageError's in one line);
+never a traceback.
 """
 
 from __future__ import annotations
@@ -12,10 +13,19 @@ import sys
 from typing import Sequence
 
 EXIT_FAILURE = 1
+EXIT_USAGE = 2
 
 
 class CommandError(Exception):
     """One line for the operator; exit 1."""
+
+    exit_code = EXIT_FAILURE
+
+
+class UsageError(CommandError):
+    """An option's value is unusable: one line, exit 2."""
+
+    exit_code = EXIT_USAGE
 
 
 def _say(message: str) -> None:
@@ -149,6 +159,7 @@ def _token_request(args):
     """The flags as the API's request body; a refusal names the flag and the value."""
     from pydantic import ValidationError
 
+    from pepyhat.keys import parse_duration
     from pepyhat.schemas import KeyCreate
 
     scopes = []
@@ -164,6 +175,12 @@ def _token_request(args):
         "scopes": scopes or None,  # none given: the token inherits the command's own, every path
         "expires_in": args.expires_in,
     }
+    if args.expires_in is not None:  # a usage error (exit 2), found before any database is opened
+        try:
+            if not parse_duration(args.expires_in):
+                raise UsageError("--expires-in: must be more than 0s")  # born expired: a mistake
+        except ValueError as exc:
+            raise UsageError(f"--expires-in: {exc}") from None
     try:
         return KeyCreate.model_validate(fields)
     except ValidationError as exc:
@@ -279,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except CommandError as exc:
         _say(f"pepyhat: {exc}")
-        return EXIT_FAILURE
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # last resort: one line, never a traceback

@@ -14,7 +14,7 @@ import secrets
 import zlib
 from datetime import timedelta
 
-from pepyhat.schemas import KeyKind
+from pepyhat.schemas import DURATION_PATTERN, KEY_PATTERN, KEY_START_PATTERN, KeyKind
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 PREFIXES: dict[KeyKind, str] = {"app": "phk_", "admin": "pha_"}
@@ -23,11 +23,17 @@ RANDOM_LEN = 42
 CHECKSUM_LEN = 6
 START_LEN = 4 + 6  # prefix plus the first 6 random characters
 ID_PREFIX = "key_"
+ID_PATTERN = r"key_[0-9A-Za-z]{16}"
 
-_SHAPE = re.compile(r"^(phk_|pha_)([0-9A-Za-z]{48})\Z")  # \Z: `$` would accept a trailing newline
-_START = re.compile(r"^(phk_|pha_)[0-9A-Za-z]{6}\Z")
-_DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhdw])\s*$")
+
+# Read with fullmatch: `$` alone would accept a trailing newline.
+_SHAPE = re.compile(KEY_PATTERN)
+_START = re.compile(KEY_START_PATTERN)
+_DURATION = re.compile(DURATION_PATTERN)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Expiries and grace periods are added to now: 3000000d would leave the calendar.
+# A century is longer than any key should live and keeps every sum a date.
+MAX_DURATION = timedelta(days=36525)
 
 
 class MalformedKey(ValueError):
@@ -60,7 +66,7 @@ def mint(kind: KeyKind, rng=None) -> str:
 
 def parse(plaintext: str) -> KeyKind:
     """The key's kind, or MalformedKey if its shape or checksum is wrong."""
-    match = _SHAPE.match(plaintext or "")
+    match = _SHAPE.fullmatch(plaintext or "")
     if match is None:
         raise MalformedKey("not a Pepy Hat key")
     rest = match.group(2)
@@ -71,7 +77,7 @@ def parse(plaintext: str) -> KeyKind:
 
 
 def is_start(value: str) -> bool:
-    return _START.match(value or "") is not None
+    return _START.fullmatch(value or "") is not None
 
 
 def digest(plaintext: str) -> str:
@@ -88,8 +94,11 @@ def new_id(rng=None) -> str:
 
 
 def parse_duration(text: str) -> timedelta:
-    """``45s``, ``90m``, ``12h``, ``30d``, ``1w`` as a timedelta."""
-    match = _DURATION.match(text or "")
+    """``45s``, ``90m``, ``12h``, ``30d``, ``1w`` as a timedelta, at most MAX_DURATION."""
+    match = _DURATION.fullmatch(text or "")
     if match is None:
         raise ValueError(f"invalid duration {text!r}: use a number and one of s, m, h, d, w (e.g. 30d)")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > MAX_DURATION.total_seconds():  # before timedelta, which overflows on 999999999w
+        raise ValueError(f"duration {text!r} is too long: at most 100 years (36525d)")
+    return timedelta(seconds=seconds)

@@ -7,16 +7,46 @@ typo is a 422, not a silently ignored setting.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timezone
 from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from pepyhat import paths as _paths, scopes as _scopes
 
+# Text that one operator writes and another's terminal shows may hold no C0 or C1
+# control character (escape sequences: titles, clipboard, colours) and no
+# bidirectional override or isolate (text that reads other than it is).
+FORBIDDEN_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+TEXT_PATTERN = rf"^[^{FORBIDDEN_CHARACTERS}]*$"
+_FORBIDDEN = re.compile(f"[{FORBIDDEN_CHARACTERS}]")
+
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 PERMISSION_PATTERN = r"^[a-z0-9][a-z0-9._:-]{0,127}$"
-EMAIL_PATTERN = r"^[^@\s/]{1,64}@[^@\s/]{1,255}$"
+EMAIL_PATTERN = rf"^[^@\s/{FORBIDDEN_CHARACTERS}]{{1,64}}@[^@\s/{FORBIDDEN_CHARACTERS}]{{1,255}}$"
+DURATION_PATTERN = r"^ *(\d{1,9}) *([smhdw]) *$"  # keys.parse_duration reads it
+KEY_PATTERN = r"^(phk_|pha_)([0-9A-Za-z]{48})$"  # keys.parse reads it (and checks the checksum)
+KEY_START_PATTERN = r"^(phk_|pha_)[0-9A-Za-z]{6}$"
+# A scope path: segments of 1 to 128 characters, none of them '/', white space (Python's
+# str.isspace, as scopes.validate reads it) or forbidden text; scopes.validate is the rule.
+_SEGMENT = rf"[^/ \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000{FORBIDDEN_CHARACTERS}]{{1,128}}"
+SCOPE_PATH_PATTERN = rf"^{_SEGMENT}(/{_SEGMENT})*$"
+# RFC 3339 (what OpenAPI's date-time means), the offset left to AwareDatetime's own message.
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?")
 
 CAPABILITIES: dict[str, str] = {
     "apps.read": "List and read apps, roles and permissions",
@@ -32,11 +62,100 @@ CAPABILITIES: dict[str, str] = {
 # What a read-only token may hold: the dashboard offers nothing that writes to one.
 READ_CAPABILITIES: frozenset[str] = frozenset({"apps.read", "users.read", "keys.read", "audit.read", "authz.explain"})
 
-Slug = Annotated[str, Field(pattern=SLUG_PATTERN, examples=["crm"])]
-PermissionSlug = Annotated[str, Field(pattern=PERMISSION_PATTERN, examples=["users.read"])]
-Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=320), AfterValidator(str.lower)]
+
+def _says(message: str, *types: str) -> WrapValidator:
+    """Put a rule in words where pydantic's message for these error types would print a regex.
+
+    The ``pattern`` stays in the JSON schema for clients; only the message changes,
+    in the service's 422s and in the dashboard's own validation alike.
+    """
+
+    def explain(value: Any, handler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            kind = next((err["type"] for err in exc.errors() if err["type"] in types), None)
+            if kind is None:
+                raise
+            raise PydanticCustomError(kind, message) from None
+
+    return WrapValidator(explain)
+
+
+def _rfc3339(value: Any) -> Any:
+    # pydantic would also read 1700000000 or "0.5" as a Unix time: not a date the contract knows.
+    if isinstance(value, datetime) or (isinstance(value, str) and _DATE_TIME.fullmatch(value)):
+        return value
+    raise PydanticCustomError(
+        "datetime_parsing", "should be a date and time with its offset (RFC 3339), e.g. 2027-01-01T00:00:00Z"
+    )
+
+
+def _scope_path(value: str) -> str:
+    try:
+        return _scopes.validate(value)
+    except _scopes.InvalidPattern as exc:
+        raise PydanticCustomError("scope_path", str(exc)) from None
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def Unchanged(**constraints: Any) -> Any:
+    """A PATCH field: leave it out to keep the value as it is; null is no value for it (a 422)."""
+    return Field(default=None, json_schema_extra=_no_default, **constraints)
+
+
+def _in_utc(value: datetime) -> datetime:
+    # 9999-12-31T23:59:59-14:00 is a valid ISO 8601 string but no UTC instant.
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise PydanticCustomError(
+            "datetime_out_of_range", "is outside the calendar once converted to UTC (years 1 to 9999)"
+        ) from None
+
+
+SLUG_RULE = "lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters"
+PERMISSION_RULE = "lowercase letters, digits and '.', '_', ':' or '-', starting with a letter or digit, at most 128 characters"
+EMAIL_RULE = (
+    "an email address: one '@', at most 64 characters before it and 255 after, "
+    "no spaces, '/' or control characters"
+)
+DURATION_RULE = "a number and a unit, one of s, m, h, d, w (e.g. 30d)"
+
+Slug = Annotated[
+    str, Field(pattern=SLUG_PATTERN, examples=["crm"]), _says(f"should be {SLUG_RULE}", "string_pattern_mismatch")
+]
+PermissionSlug = Annotated[
+    str,
+    Field(pattern=PERMISSION_PATTERN, examples=["users.read"]),
+    _says(f"should be {PERMISSION_RULE}", "string_pattern_mismatch"),
+]
+Email = Annotated[
+    str,
+    Field(pattern=EMAIL_PATTERN, max_length=320, examples=["alice@example.com"]),
+    _says(f"should be {EMAIL_RULE}", "string_pattern_mismatch"),
+    AfterValidator(str.lower),
+]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Description = Annotated[str, Field(max_length=2000)]
+Duration = Annotated[
+    str, Field(pattern=DURATION_PATTERN, max_length=32), _says(f"should be {DURATION_RULE}", "string_pattern_mismatch")
+]
+# An instant with its offset, and one that exists in UTC (the store keeps UTC).
+Instant = Annotated[
+    AwareDatetime,
+    _says("needs a UTC offset, e.g. 2027-01-01T00:00:00Z", "timezone_aware"),
+    BeforeValidator(_rfc3339),
+    AfterValidator(_in_utc),
+]
+ScopePath = Annotated[
+    str,
+    Field(examples=["apps/crm/**"], json_schema_extra={"pattern": SCOPE_PATH_PATTERN, "minLength": 1, "maxLength": 512}),
+    AfterValidator(_scope_path),
+]
 Operation = Literal["read", "write", "delete", "*"]
 Capability = Literal[
     "apps.read", "apps.write", "users.read", "users.write", "grants.write",
@@ -49,25 +168,63 @@ KeyStatus = Literal["active", "expired", "revoked"]
 T = TypeVar("T")
 
 
-def _has_nul(value: Any) -> bool:
+def escaped(text: str) -> str:
+    """``text`` with each forbidden character written as its escape (``\\x1b``, ``\\u202e``)."""
+    return _FORBIDDEN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def forbidden_characters(value: Any, loc: tuple[str | int, ...] = ()) -> list[InitErrorDetails]:
+    """An error for every string in ``value`` (nested lists and objects included) that breaks the text rule."""
     if isinstance(value, str):
-        return "\x00" in value
+        found = _FORBIDDEN.search(value)
+        if found is None:
+            return []
+        error = PydanticCustomError(
+            "forbidden_character",
+            "may not contain control characters or bidirectional overrides (U+{codepoint} at position {position})",
+            {"codepoint": f"{ord(found.group()):04X}", "position": found.start()},
+        )
+        return [InitErrorDetails(type=error, loc=loc, input=value)]
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return [e for k, v in value.items() for e in forbidden_characters(k, loc) + forbidden_characters(v, (*loc, str(k)))]
     if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
-    return False
+        return [e for i, v in enumerate(value) for e in forbidden_characters(v, (*loc, i))]
+    return []
+
+
+def add_text_pattern(node: dict[str, Any]) -> None:
+    """Give a JSON schema's plain strings (in unions and arrays too) the text rule as their ``pattern``.
+
+    Strings with a pattern, a format or a fixed set of values already exclude the
+    forbidden characters; nested models (``$ref``) document their own strings.
+    """
+    if node.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(node):
+        node["pattern"] = TEXT_PATTERN
+    for branch in node.get("anyOf", ()):
+        add_text_pattern(branch)
+    if isinstance(node.get("items"), dict):
+        add_text_pattern(node["items"])
+
+
+def _document_text_rule(schema: dict[str, Any], *_: Any) -> None:
+    for prop in schema.get("properties", {}).values():
+        add_text_pattern(prop)
 
 
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields are refused, and so is hostile text anywhere in it."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_document_text_rule)
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        # PostgreSQL text cannot hold NUL; refuse it as bad input, not a database fault.
-        if _has_nul(value):
-            raise ValueError("strings may not contain NUL characters")
+    def _text_rule(cls, value: Any) -> Any:
+        # Checked on the raw input, before any field's own validation, so that the
+        # error names the exact place (scopes.0.path) and no later rule sees the text.
+        # NUL is among the refused: PostgreSQL text cannot hold it.
+        errors = forbidden_characters(value)
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
         return value
 
 
@@ -98,18 +255,12 @@ class Page(BaseModel, Generic[T]):
 
 
 class Scope(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Also read back from stored keys, so it checks no text itself: the request
+    # that carries it does (Request._text_rule walks nested values).
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_document_text_rule)
 
-    path: str = Field(examples=["apps/crm/**"])
+    path: ScopePath
     operations: list[Operation] = Field(min_length=1, examples=[["read"]])
-
-    @field_validator("path")
-    @classmethod
-    def _valid_path(cls, value: str) -> str:
-        try:
-            return _scopes.validate(value)
-        except _scopes.InvalidPattern as exc:
-            raise ValueError(str(exc)) from None
 
     @field_validator("operations")
     @classmethod
@@ -136,8 +287,8 @@ class AppCreate(Request):
 
 
 class AppUpdate(Request):
-    name: Name | None = None
-    description: Description | None = None
+    name: Name = Unchanged()
+    description: Description = Unchanged()
 
 
 class App(Response):
@@ -170,9 +321,9 @@ class RoleCreate(Request):
 
 
 class RoleUpdate(Request):
-    name: Name | None = None
-    description: Description | None = None
-    permissions: list[PermissionSlug] | None = Field(default=None, max_length=1000)
+    name: Name = Unchanged()
+    description: Description = Unchanged()
+    permissions: list[PermissionSlug] = Unchanged(max_length=1000)
 
 
 class Role(Response):
@@ -203,12 +354,12 @@ class RoleUpdated(Role):
 class UserCreate(Request):
     email: Email
     name: Annotated[str, Field(max_length=200)] = ""
-    active: bool = True
+    active: StrictBool = True  # "yes" or 0 is a mistake, not a boolean
 
 
 class UserUpdate(Request):
-    name: Annotated[str, Field(max_length=200)] | None = None
-    active: bool | None = None
+    name: Annotated[str, Field(max_length=200)] = Unchanged()
+    active: StrictBool = Unchanged()
 
 
 class User(Response):
@@ -219,7 +370,7 @@ class User(Response):
 
 
 class GrantPut(Request):
-    expires_at: datetime | None = None
+    expires_at: Instant | None = None
 
 
 class GrantInfo(Response):
@@ -264,28 +415,28 @@ class KeyCreate(Request):
     scopes: list[Scope] | None = Field(default=None, max_length=100)
     capabilities: list[Capability] = Field(default_factory=list)
     rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
-    expires_in: str | None = Field(default=None, examples=["30d"])
-    expires_at: datetime | None = None
+    expires_in: Duration | None = Field(default=None, examples=["30d"])
+    expires_at: Instant | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "KeyCreate":
         if self.kind == "app" and self.app is None:
-            raise ValueError("an app key needs 'app'")
+            raise PydanticCustomError("key_inconsistent", "an app key needs 'app'")
         if self.kind == "admin" and self.app is not None:
-            raise ValueError("an admin token belongs to no app; drop 'app'")
+            raise PydanticCustomError("key_inconsistent", "an admin token belongs to no app; drop 'app'")
         if self.kind == "app" and self.capabilities:
-            raise ValueError("app keys carry no capabilities")
+            raise PydanticCustomError("key_inconsistent", "app keys carry no capabilities")
         if self.expires_in is not None and self.expires_at is not None:
-            raise ValueError("give expires_in or expires_at, not both")
+            raise PydanticCustomError("key_inconsistent", "give expires_in or expires_at, not both")
         return self
 
 
 class KeyUpdate(Request):
-    name: Name | None = None
-    scopes: list[Scope] | None = Field(default=None, max_length=100)
-    capabilities: list[Capability] | None = None
-    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
-    expires_at: datetime | None = None
+    name: Name = Unchanged()
+    scopes: list[Scope] = Unchanged(max_length=100)
+    capabilities: list[Capability] = Unchanged()
+    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000, description="null: no limit")
+    expires_at: Instant | None = Field(default=None, description="null: never")
 
 
 class Key(Response):
@@ -312,7 +463,7 @@ class KeyCreated(Key):
 
 
 class KeyRotate(Request):
-    grace: str = Field(default="24h", examples=["24h", "0s"])
+    grace: Duration = Field(default="24h", examples=["24h", "0s"])
 
 
 class KeyRotated(KeyCreated):
@@ -320,13 +471,13 @@ class KeyRotated(KeyCreated):
 
 
 class KeyLookup(Request):
-    key: str | None = Field(default=None, max_length=100)
-    start: str | None = Field(default=None, max_length=20)
+    key: str | None = Field(default=None, max_length=100, json_schema_extra={"pattern": KEY_PATTERN})
+    start: str | None = Field(default=None, max_length=20, json_schema_extra={"pattern": KEY_START_PATTERN})
 
     @model_validator(mode="after")
     def _one(self) -> "KeyLookup":
         if (self.key is None) == (self.start is None):
-            raise ValueError("give exactly one of 'key' or 'start'")
+            raise PydanticCustomError("lookup_inconsistent", "give exactly one of 'key' or 'start'")
         return self
 
 
@@ -382,3 +533,9 @@ class AuditEvent(Response):
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     detail: str | None = None
+    limiter: str | None = Field(
+        default=None,
+        description="Where this node counts rate limits: 'redis' (one budget for every node), 'memory' "
+        "(this node alone), or 'memory (fallback: why)' while the configured Redis is unreachable",
+        examples=["redis", "memory (fallback: ConnectionError: Connection refused)"],
+    )

@@ -6,13 +6,15 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager, suppress
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from pepyhat import __version__
 from pepyhat.audit import prune
 from pepyhat.api import apps, audit as audit_routes, dataplane, errors, explain, keys, members, ops, permissions, roles, users
+from pepyhat.api import openapi
+from pepyhat.api.query import refuse_hostile_text
 from pepyhat.api.auth import authorize
 from pepyhat.api.middleware import RequestContext
 from pepyhat.api.policy import POLICY
@@ -95,10 +97,12 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = False
         version=__version__,
         description="Centralized authorization for internal apps.",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_hostile_text)],
     )
     app.state.runtime = rt
     errors.install(app)
     app.add_middleware(RequestContext)
+    openapi.install(app, (ops.router, dataplane.router, *ADMIN_ROUTERS))
     app.include_router(ops.router)
     app.include_router(dataplane.router)
     for router in ADMIN_ROUTERS:

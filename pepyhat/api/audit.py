@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
@@ -23,9 +21,9 @@ def list_audit(
     caller: Actor = Authorized,
     actor: str | None = Query(None, max_length=200, description="Key id or name of the actor"),
     action: str | None = Query(None, max_length=64, description="Exact action, or a prefix ending in '*' (key.*)"),
-    target: str | None = Query(None, max_length=512, description="Scope-style glob over target paths (apps/crm/**)"),
-    since: datetime | None = None,
-    until: datetime | None = None,
+    target: schemas.ScopePath | None = Query(None, description="Scope-style glob over target paths (apps/crm/**)"),
+    since: schemas.Instant | None = Query(None, description="Events at or after this instant (with its offset)"),
+    until: schemas.Instant | None = Query(None, description="Events before this instant (with its offset)"),
     limit: int = Limit,
     cursor: str | None = Cursor,
 ):

@@ -14,17 +14,35 @@ from pepyhat.service.actor import Actor, Context, KeyRefused, Reach, check_key
 
 
 def presented_key(request: Request) -> str | None:
+    """The key in ``Authorization: Bearer`` or ``X-API-Key``; "" for an unusable one, None for none."""
     header = request.headers.get("authorization")
+    api_key = request.headers.get("x-api-key")
     if header:
         scheme, _, value = header.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
-        return ""
-    return request.headers.get("x-api-key")
+        token = value.strip() if scheme.lower() == "bearer" else ""
+        if token and api_key is not None and api_key != token:
+            # Two different keys: answering for either would be a guess about which one was meant.
+            raise ApiError(
+                401,
+                "unauthorized",
+                "send one key, in Authorization: Bearer or in X-API-Key, not two",
+                {"reason": "two_keys"},
+                headers={"Cache-Control": "no-store"},
+            )
+        return token
+    return api_key
 
 
 def authenticate(request: Request, session: Session) -> Actor:
     rt = runtime(request)
+    if "authorization" not in request.headers and "x-api-key" in request.headers:
+        # The contract puts admin tokens in Authorization; X-API-Key is the data plane's header.
+        raise ApiError(
+            401,
+            "unauthorized",
+            "the admin API takes its token in the Authorization header (Authorization: Bearer pha_...), not X-API-Key",
+            {"reason": "wrong_header"},
+        )
     token = presented_key(request)
     if token is None and rt.settings.embedded_operator:
         return Actor.local(rt.settings.embedded_operator)

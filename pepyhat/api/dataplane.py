@@ -18,7 +18,7 @@ from pepyhat import keys, metrics, paths, schemas, scopes
 from pepyhat.api.auth import presented_key
 from pepyhat.api.errors import ApiError
 from pepyhat.api.runtime import Runtime, runtime
-from pepyhat.ratelimit import Decision, Limiter, MemoryLimiter
+from pepyhat.ratelimit import Decision, Limiter
 from pepyhat.service.actor import Actor, KeyRefused, check_key
 from pepyhat.service.keys import key_view
 from pepyhat.store.reads import Disconnected, Found
@@ -65,7 +65,7 @@ async def _decide(rt: Runtime, request: Request, found: Found, app: str, email: 
 
 
 async def _hit(limiter: Limiter, key_id: str, limit: int) -> Decision:
-    if isinstance(limiter, MemoryLimiter):
+    if limiter.local:  # in memory (also Redis's fallback while it is away): no thread needed
         return limiter.hit(key_id, limit)
     return await run_in_threadpool(limiter.hit, key_id, limit)  # Redis: a network call
 
@@ -84,8 +84,8 @@ class _Direct(APIRoute):
 
 _PARAMETERS = [
     {"name": "email", "in": "path", "required": True, "schema": {"type": "string", "title": "Email"}},
-    {"name": "app", "in": "query", "required": True, "schema": {"type": "string", "title": "App"},
-     "description": "the app's slug; without it the answer is 400 missing_app"},
+    {"name": "app", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1, "title": "App"},
+     "description": "the app's slug; without it (or empty) the answer is 400 missing_app"},
 ]
 
 

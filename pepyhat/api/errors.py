@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from pepyhat import errors as domain
+from pepyhat.schemas import escaped
 
 log = logging.getLogger("pepyhat.api")
 
@@ -79,7 +80,8 @@ def _validation_details(exc: RequestValidationError) -> tuple[str, str, dict]:
         return "invalid_json", "request body is not valid JSON", {}
     fields = []
     for err in errors:
-        loc = [str(part) for part in err.get("loc", ()) if part not in ("body",)]
+        # An unknown field's name is the caller's text: echo it with its control characters escaped.
+        loc = [escaped(str(part)) for part in err.get("loc", ()) if part not in ("body",)]
         fields.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid"), "type": err.get("type")})
     first = fields[0] if fields else {"field": "body", "message": "invalid"}
     return "validation_error", f"{first['field']}: {first['message']}", {"fields": fields}

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from pepyhat import schemas
+from pepyhat.api import convertors  # noqa: F401  (registers {key_id:key_id})
 from pepyhat.api.auth import Authorized, InRequest
 from pepyhat.api.pagination import Cursor, Limit, Search
 from pepyhat.api.runtime import SessionDep
@@ -44,12 +45,12 @@ def lookup_key(
     return keys.lookup_key(session, actor, context, body)
 
 
-@router.get("/{key_id}", response_model=schemas.Key)
+@router.get("/{key_id:key_id}", response_model=schemas.Key)
 def get_key(key_id: str, session: Session = SessionDep, actor: Actor = Authorized):
     return keys.get_key(session, key_id)
 
 
-@router.patch("/{key_id}", response_model=schemas.Key)
+@router.patch("/{key_id:key_id}", response_model=schemas.Key)
 def update_key(
     key_id: str,
     body: schemas.KeyUpdate,
@@ -60,7 +61,7 @@ def update_key(
     return keys.update_key(session, actor, context, key_id, body)
 
 
-@router.delete("/{key_id}", response_model=schemas.Key)
+@router.delete("/{key_id:key_id}", response_model=schemas.Key)
 def delete_key(
     key_id: str,
     reason: str | None = Query(None, max_length=500, description="Why, for the record"),
@@ -72,7 +73,7 @@ def delete_key(
     return keys.revoke_key(session, actor, context, key_id, reason)
 
 
-@router.post("/{key_id}/rotate", status_code=201, response_model=schemas.KeyRotated)
+@router.post("/{key_id:key_id}/rotate", status_code=201, response_model=schemas.KeyRotated)
 def rotate_key(
     key_id: str,
     body: schemas.KeyRotate | None = None,

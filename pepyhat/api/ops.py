@@ -22,13 +22,17 @@ async def healthz() -> Response:
 
 @router.get("/readyz", response_model=schemas.Health, responses={503: {"model": schemas.ErrorEnvelope}})
 async def readyz(request: Request) -> JSONResponse:
-    """The database answers."""
+    """The database answers. The body also says where rate limits are counted.
+
+    A Redis outage leaves the node ready: it falls back to its own limiter.
+    """
+    rt = runtime(request)
     try:
-        await run_in_threadpool(ping, runtime(request).engine)
+        await run_in_threadpool(ping, rt.engine)
     except Exception as exc:  # any driver error means not ready
         body = {"error": {"code": "not_ready", "message": f"database unreachable: {type(exc).__name__}", "details": {}}}
         return JSONResponse(body, status_code=503)
-    return JSONResponse({"status": "ok"})
+    return JSONResponse(schemas.Health(status="ok", limiter=rt.limiter.status).model_dump(exclude_none=True))
 
 
 @router.get("/metrics", response_class=Response)

@@ -252,7 +252,8 @@ def rotate_key(
         scopes=list(old.scopes),
         capabilities=list(old.capabilities),
         rate_limit_per_minute=old.rate_limit_per_minute,
-        expires_at=now + lifetime if lifetime is not None else None,
+        # An old expiry near year 9999 makes a lifetime that would carry the successor past the calendar.
+        expires_at=now + min(lifetime, keys.MAX_DURATION) if lifetime is not None else None,
         created_by=actor.name,
     )
     cutoff = now + grace

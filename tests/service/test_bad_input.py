@@ -18,10 +18,12 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from pepyhat import keys, schemas
 from pepyhat.api import create_app
 from pepyhat.api.middleware import MAX_BODY
 from pepyhat.config import Settings
 from tests.service.conftest import unique
+from tests.service.openapi_walk import body_operations, document, resolve  # noqa: F401  (fixture)
 
 TABLES = ("apps", "permissions", "roles", "role_permissions", "users", "grants", "keys", "audit_events")
 PAST = "2001-01-01T00:00:00+00:00"
@@ -93,7 +95,9 @@ def world(make) -> World:
 def fill(template, w: World):
     """Fill ``{app}``, ``{email}``... in strings, lists and dicts."""
     if isinstance(template, str):
-        return template.format(app=w.app, role=w.role, email=w.email, key=w.key_id, token=w.token_id, new=unique("new"))
+        return template.format(
+            app=w.app, role=w.role, email=w.email, key=w.key_id, token=w.token_id, new=unique("new"), absent=keys.new_id()
+        )
     if isinstance(template, list):
         return [fill(t, w) for t in template]
     if isinstance(template, dict):
@@ -171,7 +175,7 @@ FIELD_ERRORS = [
     ("POST", "/api/v1/apps", {"slug": "{new}", "name": "a\u0000b"}, "name"),
     ("POST", "/api/v1/users", {"email": "a\u0000b@example.com"}, "email"),
     ("PATCH", "/api/v1/users/{email}", {"name": "\u0000"}, "name"),
-    ("POST", "/api/v1/keys", {"name": "k", "app": "{app}", "scopes": [{"path": "a\u0000", "operations": ["read"]}]}, "scopes"),
+    ("POST", "/api/v1/keys", {"name": "k", "app": "{app}", "scopes": [{"path": "a\u0000", "operations": ["read"]}]}, "scopes.0.path"),
     # expiry in the past, or without an offset
     ("POST", "/api/v1/keys", {"name": "k", "app": "{app}", "expires_at": PAST}, "expires_at"),
     ("POST", "/api/v1/keys", {"name": "k", "app": "{app}", "expires_at": "2099-01-01T00:00:00"}, "expires_at"),
@@ -359,9 +363,15 @@ def test_role_with_a_permission_the_app_lacks(service, admin, world, make):
         ("PATCH", "/api/v1/apps/{app}/roles/{new}", {"name": "x"}, "role_not_found"),
         ("DELETE", "/api/v1/apps/{app}/permissions/{new}", None, "permission_not_found"),
         ("DELETE", "/api/v1/apps/{app}/roles/{new}", None, "role_not_found"),
-        ("PATCH", "/api/v1/keys/key_{new}", {"name": "x"}, "key_not_found"),
-        ("POST", "/api/v1/keys/key_{new}/rotate", {"grace": "0s"}, "key_not_found"),
-        ("DELETE", "/api/v1/keys/key_{new}", None, "key_not_found"),
+        ("GET", "/api/v1/keys/{absent}", None, "key_not_found"),
+        ("GET", "/api/v1/keys/key_0000000000000000", None, "key_not_found"),
+        ("PATCH", "/api/v1/keys/{absent}", {"name": "x"}, "key_not_found"),
+        ("POST", "/api/v1/keys/{absent}/rotate", {"grace": "0s"}, "key_not_found"),
+        ("DELETE", "/api/v1/keys/{absent}", None, "key_not_found"),
+        # An id of another shape is no key id: no route has it (key ids are key_ + 16 base62).
+        ("GET", "/api/v1/keys/key_{new}", None, "not_found"),
+        ("PATCH", "/api/v1/keys/nonsense", {"name": "x"}, "not_found"),
+        ("DELETE", "/api/v1/keys/key_0000000000000000x", None, "not_found"),
     ],
 )
 def test_unknown_reference_is_404(service, admin, world, method, path, body, code):
@@ -404,6 +414,11 @@ def test_unknown_route_is_404_envelope(service, admin, method, path):
         ("GET", "/api/v1/keys/{key}/rotate", {"POST"}),
         ("PATCH", "/api/v1/apps/{app}/permissions/users.read", {"DELETE"}),
         ("GET", "/api/v1/apps/{app}/members/{email}/roles/{role}", {"PUT", "DELETE"}),
+        # "lookup" is no key id: only POST is served there (once GET, PATCH, DELETE too, by /keys/{key_id}).
+        ("GET", "/api/v1/keys/lookup", {"POST"}),
+        ("PATCH", "/api/v1/keys/lookup", {"POST"}),
+        ("DELETE", "/api/v1/keys/lookup", {"POST"}),
+        ("PUT", "/api/v1/keys/{key}", {"GET", "PATCH", "DELETE"}),
     ],
 )
 def test_wrong_method_is_405_envelope(service, admin, world, method, path, allowed):
@@ -472,3 +487,85 @@ def test_times_in_the_future_are_fine(admin, world):
     assert admin.patch(f"/api/v1/keys/{world.key_id}", json={"expires_at": soon}).status_code == 200
     url = f"/api/v1/apps/{world.app}/members/{world.email}/roles/{world.role}"
     assert admin.put(url, json={"expires_at": soon}).json()["expires_at"] is not None
+
+
+# -- booleans are booleans -------------------------------------------------------
+
+
+def boolean_fields(doc: dict) -> list[tuple[str, str, str]]:
+    """(method, path, field) of every boolean of every request body, read off the document."""
+    return [
+        (method, path, name)
+        for method, path, model in body_operations(doc)
+        for name, prop in resolve(doc, {"$ref": model})["properties"].items()
+        if "boolean" in [prop.get("type"), *(b.get("type") for b in prop.get("anyOf", []))]
+    ]
+
+
+def test_the_document_has_boolean_fields(document):
+    assert ("POST", "/api/v1/users", "active") in boolean_fields(document)
+
+
+@pytest.mark.parametrize("value", ["yes", "true", "false", "", 0, 1, 1.0, "1", None])
+def test_booleans_in_bodies_are_strict(service, admin, world, document, value):
+    for method, path, field in boolean_fields(document):
+        body = {"email": f"{unique('strict')}@example.com"} if path == "/api/v1/users" else {}
+        with unchanged(service):
+            url = path.format(email=world.email)
+            response = admin.request(method, url, json={**body, field: value})
+            invalid_field(response, field)
+    # Control: real booleans pass.
+    assert admin.patch(f"/api/v1/users/{world.email}", json={"active": False}).json()["active"] is False
+
+
+# -- rules in words ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path, body, field, words",
+    [
+        ("/api/v1/apps", {"slug": "Bad_Slug", "name": "x"}, "slug", schemas.SLUG_RULE),
+        ("/api/v1/apps/{app}/permissions", {"slug": "Users Read"}, "slug", schemas.PERMISSION_RULE),
+        ("/api/v1/users", {"email": "not-an-email"}, "email", schemas.EMAIL_RULE),
+        ("/api/v1/keys", {"name": "k", "app": "{app}", "expires_in": "soon"}, "expires_in", schemas.DURATION_RULE),
+    ],
+)
+def test_pattern_errors_say_what_is_allowed_in_words(service, admin, world, path, body, field, words):
+    with unchanged(service):
+        details = envelope(admin.post(fill(path, world), json=fill(body, world)), 422, "validation_error")
+    [error] = [f for f in details["fields"] if f["field"] == field]
+    assert error["message"] == f"should be {words}"
+    assert "pattern" not in error["message"] and "^" not in error["message"]
+
+
+def test_the_dashboard_validating_locally_reads_the_same_words():
+    with pytest.raises(schemas.ValidationError) as caught:
+        schemas.AppCreate(slug="Bad_Slug", name="x")
+    assert caught.value.errors()[0]["msg"] == f"should be {schemas.SLUG_RULE}"
+    # The JSON schema keeps the pattern for clients and schemathesis.
+    assert schemas.AppCreate.model_json_schema()["properties"]["slug"]["pattern"] == schemas.SLUG_PATTERN
+
+
+# -- the admin token goes in Authorization ------------------------------------------------
+
+
+def test_admin_token_in_x_api_key_is_refused(service, admin, world):
+    with unchanged(service), service.client(token="", **{"X-API-Key": service.superadmin}) as client:
+        for response in (client.get("/api/v1/apps"), client.post("/api/v1/apps", json={"slug": unique("xk"), "name": "x"})):
+            details = envelope(response, 401, "unauthorized")
+            assert details == {"reason": "wrong_header"}
+            assert "Authorization: Bearer" in response.json()["error"]["message"]
+    # /auth/validate keeps taking either header (DESIGN).
+    with service.anonymous() as client:
+        validated = client.get("/api/v1/auth/validate", headers={"X-API-Key": service.superadmin})
+    assert validated.status_code == 200 and validated.json()["key"]["id"] == service.superadmin_id
+
+
+@pytest.mark.parametrize("path", ["/api/v1/apps", "/api/v1/auth/validate"])
+def test_two_different_keys_are_refused(service, path):
+    """Which one was meant? Neither is guessed; the same key in both headers is one key."""
+    with service.client(**{"X-API-Key": keys.mint("app")}) as both:
+        details = envelope(both.get(path), 401, "unauthorized")
+    assert details == {"reason": "two_keys"}
+    with service.client(**{"X-API-Key": service.superadmin}) as same:
+        assert same.get(path).status_code == 200

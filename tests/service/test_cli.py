@@ -202,7 +202,7 @@ def test_token_create_is_audited(db):
 def test_refused_token_create_changes_nothing(db):
     pepyhat("init", "--db", db)
     before = audit_events(db)
-    failed(pepyhat("token", "create", "--name", "x", "--capability", "keys.read", "--expires-in", "0s", "--db", db))
+    failed(pepyhat("token", "create", "--name", "x", "--capability", "keys.read", "--expires-in", "0s", "--db", db), code=2)
     assert audit_events(db) == before
 
 
@@ -228,11 +228,8 @@ def test_token_create_expires_in(db):
         (["--capability", "keys.read", "--scope", "apps/crm/**"], "apps/crm/**"),  # no operations
         (["--capability", "keys.read", "--scope", "apps/crm/**=fly"], "apps/crm/**=fly"),
         (["--capability", "keys.read", "--scope", "apps/crm/**="], "apps/crm/**="),
-        (["--capability", "keys.read", "--expires-in", "10y"], "10y"),
-        (["--capability", "keys.read", "--expires-in", "soon"], "soon"),
-        (["--capability", "keys.read", "--expires-in", "0s"], "--expires-in"),  # born expired
-    ],
-    ids=["unknown-capability", "empty-segment", "leading-slash", "no-ops", "bad-op", "empty-ops", "bad-unit", "not-a-duration", "zero"],
+    ],  # bad --expires-in values are usage errors (exit 2): tests/service/test_dates.py
+    ids=["unknown-capability", "empty-segment", "leading-slash", "no-ops", "bad-op", "empty-ops"],
 )
 def test_token_create_bad_input(db, extra, says):
     line = failed(pepyhat("token", "create", "--name", "x", *extra, "--db", db))
@@ -400,7 +397,7 @@ def test_serve_sqlite(db, tmp_path):
     with Served(db, tmp_path) as served, httpx.Client(base_url=served.url, timeout=10) as client:
         health = client.get("/healthz")
         assert health.status_code == 200 and health.json() == {"status": "ok"}
-        assert client.get("/readyz").json() == {"status": "ok"}
+        assert client.get("/readyz").json() == {"status": "ok", "limiter": "memory"}
         metrics = client.get("/metrics")
         assert metrics.status_code == 200
         assert "pepyhat_http_requests_total" in metrics.text

@@ -105,7 +105,7 @@ def flip_last(plaintext: str) -> str:
 
 
 class FakeClock:
-    """A settable clock for limiters: the window arithmetic becomes exact."""
+    """A settable clock for limiters: their arithmetic becomes exact."""
 
     def __init__(self, start: float) -> None:
         self.now = start
@@ -117,7 +117,8 @@ class FakeClock:
         self.now += seconds
 
 
-# 15 s into a minute-aligned window: 45 s until it resets.
+# A whole second (the start of a limiter bucket) 15 s past a calendar minute:
+# a request made then counts until CLOCK_START + 61 (ratelimit.py).
 WINDOW_START = 1_800_000_000.0
 CLOCK_START = WINDOW_START + 15
 
@@ -358,10 +359,10 @@ def test_429_rate_limited_with_retry_after(service, make, monkeypatch):
     response = authz(service, email, app, key)
 
     assert_error(response, 429, "rate_limited")
-    assert response.headers["retry-after"] == "45"
+    assert response.headers["retry-after"] == "61"
     assert response.headers["x-ratelimit-limit"] == "1"
     assert response.headers["x-ratelimit-remaining"] == "0"
-    assert response.headers["x-ratelimit-reset"] == "45"
+    assert response.headers["x-ratelimit-reset"] == "61"
 
 
 # -- the order of the checks -------------------------------------------------------
@@ -478,7 +479,7 @@ def test_rate_limit_headers_only_for_limited_keys(service, make, monkeypatch):
     assert response.status_code == 200
     assert response.headers["x-ratelimit-limit"] == "5"
     assert response.headers["x-ratelimit-remaining"] == "4"
-    assert response.headers["x-ratelimit-reset"] == "45"
+    assert response.headers["x-ratelimit-reset"] == "61"
     assert "retry-after" not in response.headers
 
 

@@ -45,7 +45,7 @@ def test_readyz(service):
     with service.anonymous() as client:
         response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "limiter": "memory"}  # Redis: tests/service/test_redis_outage.py
 
 
 def test_metrics_count_requests_latency_and_decisions(service, make):

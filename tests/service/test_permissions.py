@@ -154,7 +154,7 @@ def method_of(route: APIRoute) -> str:
 
 
 def call(client: httpx.Client, route: APIRoute, world: World) -> httpx.Response:
-    url = re.sub(r"\{(\w+)\}", lambda m: PATH_PARAMS[m.group(1)](world), route.path)
+    url = re.sub(r"\{(\w+)\}", lambda m: PATH_PARAMS[m.group(1)](world), route.path_format)
     body = BODIES[route.name](world) if route.name in BODIES else None
     params = QUERIES[route.name](world) if route.name in QUERIES else None
     return client.request(method_of(route), url, json=body, params=params)
@@ -493,4 +493,4 @@ def test_app_key_is_unauthorized_on_admin_api(service, make, header):
     value = f"Bearer {app_key}" if header == "Authorization" else app_key
     with service.anonymous() as client:
         response = client.get("/api/v1/apps", headers={header: value})
-    _unauthorized(response, "invalid_api_key")
+    _unauthorized(response, "invalid_api_key" if header == "Authorization" else "wrong_header")
