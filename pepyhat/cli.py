@@ -159,7 +159,7 @@ def _token_request(args):
     """The flags as the API's request body; a refusal names the flag and the value."""
     from pydantic import ValidationError
 
-    from pepyhat.keys import parse_duration
+    from pepyhat.schemas import parse_duration
     from pepyhat.schemas import KeyCreate
 
     scopes = []

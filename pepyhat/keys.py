@@ -1,4 +1,4 @@
-"""Key format: minting, checksum, hashing and the durations keys expire by.
+"""Key format: minting, checksum and hashing.
 
 A key is ``phk_`` (app key) or ``pha_`` (admin token) followed by 48 base62
 characters: 42 random, then a 6-character base62 CRC-32 of those 42.  The
@@ -12,9 +12,8 @@ import hashlib
 import re
 import secrets
 import zlib
-from datetime import timedelta
 
-from pepyhat.schemas import DURATION_PATTERN, KEY_PATTERN, KEY_START_PATTERN, KeyKind
+from pepyhat.schemas import KEY_PATTERN, KEY_START_PATTERN, KeyKind
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 PREFIXES: dict[KeyKind, str] = {"app": "phk_", "admin": "pha_"}
@@ -29,11 +28,6 @@ ID_PATTERN = r"key_[0-9A-Za-z]{16}"
 # Read with fullmatch: `$` alone would accept a trailing newline.
 _SHAPE = re.compile(KEY_PATTERN)
 _START = re.compile(KEY_START_PATTERN)
-_DURATION = re.compile(DURATION_PATTERN)
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-# Expiries and grace periods are added to now: 3000000d would leave the calendar.
-# A century is longer than any key should live and keeps every sum a date.
-MAX_DURATION = timedelta(days=36525)
 
 
 class MalformedKey(ValueError):
@@ -92,13 +86,3 @@ def start_of(plaintext: str) -> str:
 def new_id(rng=None) -> str:
     return ID_PREFIX + _random(16, rng)
 
-
-def parse_duration(text: str) -> timedelta:
-    """``45s``, ``90m``, ``12h``, ``30d``, ``1w`` as a timedelta, at most MAX_DURATION."""
-    match = _DURATION.fullmatch(text or "")
-    if match is None:
-        raise ValueError(f"invalid duration {text!r}: use a number and one of s, m, h, d, w (e.g. 30d)")
-    seconds = int(match.group(1)) * _UNITS[match.group(2)]
-    if seconds > MAX_DURATION.total_seconds():  # before timedelta, which overflows on 999999999w
-        raise ValueError(f"duration {text!r} is too long: at most 100 years (36525d)")
-    return timedelta(seconds=seconds)

@@ -8,7 +8,7 @@ typo is a 422, not a silently ignored setting.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import (
@@ -38,7 +38,7 @@ _FORBIDDEN = re.compile(f"[{FORBIDDEN_CHARACTERS}]")
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 PERMISSION_PATTERN = r"^[a-z0-9][a-z0-9._:-]{0,127}$"
 EMAIL_PATTERN = rf"^[^@\s/{FORBIDDEN_CHARACTERS}]{{1,64}}@[^@\s/{FORBIDDEN_CHARACTERS}]{{1,255}}$"
-DURATION_PATTERN = r"^ *(\d{1,9}) *([smhdw]) *$"  # keys.parse_duration reads it
+DURATION_PATTERN = r"^ *(\d{1,9}) *([smhdw]) *$"  # parse_duration reads it
 KEY_PATTERN = r"^(phk_|pha_)([0-9A-Za-z]{48})$"  # keys.parse reads it (and checks the checksum)
 KEY_START_PATTERN = r"^(phk_|pha_)[0-9A-Za-z]{6}$"
 # A scope path: segments of 1 to 128 characters, none of them '/', white space (Python's
@@ -144,6 +144,28 @@ Description = Annotated[str, Field(max_length=2000)]
 Duration = Annotated[
     str, Field(pattern=DURATION_PATTERN, max_length=32), _says(f"should be {DURATION_RULE}", "string_pattern_mismatch")
 ]
+_DURATION = re.compile(DURATION_PATTERN)
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Expiries and grace periods are added to now: 3000000d would leave the calendar.
+# A century is longer than any key should live and keeps every sum a date.
+MAX_DURATION = timedelta(days=36525)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``45s``, ``90m``, ``12h``, ``30d``, ``1w`` as a timedelta, at most MAX_DURATION.
+
+    Part of the contract: the service reads ``expires_in`` and ``grace`` with it, the
+    command line ``--expires-in``, and the dashboard an expiry typed as ``30d``.
+    """
+    match = _DURATION.fullmatch(text or "")
+    if match is None:
+        raise ValueError(f"invalid duration {text!r}: use a number and one of s, m, h, d, w (e.g. 30d)")
+    seconds = int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds > MAX_DURATION.total_seconds():  # before timedelta, which overflows on 999999999w
+        raise ValueError(f"duration {text!r} is too long: at most 100 years (36525d)")
+    return timedelta(seconds=seconds)
+
+
 # An instant with its offset, and one that exists in UTC (the store keeps UTC).
 Instant = Annotated[
     AwareDatetime,

@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session
 from pepyhat import audit, paths, schemas
 from pepyhat.errors import Conflict
 from pepyhat.service.actor import Actor, Context
-from pepyhat.service.validate import changes
 from pepyhat.store import queries
 from pepyhat.store.pages import paginate, search
 from pepyhat.store.tables import App, Key
@@ -62,7 +61,7 @@ def create_app(session: Session, actor: Actor, context: Context, body: schemas.A
 def update_app(session: Session, actor: Actor, context: Context, slug: str, body: schemas.AppUpdate) -> schemas.App:
     app = queries.get_app(session, slug)
     before = _view(session, app)
-    for field, value in changes(body).items():
+    for field, value in body.model_dump(exclude_unset=True).items():
         setattr(app, field, value)
     app.updated_at = queries.now()
     session.flush()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from pepyhat import audit, keys, paths, schemas
 from pepyhat.errors import Invalid, InvalidField, KeyNotActive, LastSuperadmin
 from pepyhat.service.actor import Actor, Context
-from pepyhat.service.validate import changes, future
+from pepyhat.service.validate import future
 from pepyhat.store import queries
 from pepyhat.store.pages import like, paginate
 from pepyhat.store.tables import App, Key
@@ -49,7 +49,7 @@ def key_path(key: Key) -> str:
 
 def _duration(text: str, field: str) -> timedelta:
     try:
-        return keys.parse_duration(text)
+        return schemas.parse_duration(text)
     except ValueError as exc:
         raise InvalidField(field, f"is not a valid duration: {exc}") from None
 
@@ -185,7 +185,7 @@ def update_key(session: Session, actor: Actor, context: Context, key_id: str, bo
     before = key_view(key, now)
     if before.status != "active":
         raise KeyNotActive(key_id, before.status, "edited")
-    changed = changes(body, nullable=("rate_limit_per_minute", "expires_at"))
+    changed = body.model_dump(exclude_unset=True)  # (null only where the model allows it: no limit, no expiry)
     if key.kind == "app" and changed.get("capabilities"):
         raise InvalidField("capabilities", "are not for app keys")
     if body.expires_at is not None:
@@ -253,7 +253,7 @@ def rotate_key(
         capabilities=list(old.capabilities),
         rate_limit_per_minute=old.rate_limit_per_minute,
         # An old expiry near year 9999 makes a lifetime that would carry the successor past the calendar.
-        expires_at=now + min(lifetime, keys.MAX_DURATION) if lifetime is not None else None,
+        expires_at=now + min(lifetime, schemas.MAX_DURATION) if lifetime is not None else None,
         created_by=actor.name,
     )
     cutoff = now + grace

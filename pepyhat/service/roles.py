@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session, selectinload
 from pepyhat import audit, paths, schemas
 from pepyhat.errors import Conflict, Invalid
 from pepyhat.service.actor import Actor, Context
-from pepyhat.service.validate import changes
 from pepyhat.store import queries
 from pepyhat.store.pages import paginate, search
 from pepyhat.store.tables import App, Grant, Permission, Role, RolePermission
@@ -129,7 +128,7 @@ def update_role(
     app = queries.get_app(session, slug)
     row = queries.get_role(session, app, role)
     before = _view(session, slug, row)
-    changed = changes(body)
+    changed = body.model_dump(exclude_unset=True)
     for field in ("name", "description"):
         if field in changed:
             setattr(row, field, changed[field])

@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session
 from pepyhat import audit, paths, schemas
 from pepyhat.errors import Conflict
 from pepyhat.service.actor import Actor, Context
-from pepyhat.service.validate import changes
 from pepyhat.store import queries
 from pepyhat.store.pages import paginate, search
 from pepyhat.store.tables import User
@@ -57,7 +56,7 @@ def update_user(session: Session, actor: Actor, context: Context, email: str, bo
     """Rename, deactivate or reactivate; a deactivated user keeps their grants but gets no access."""
     user = queries.get_user(session, email)
     before = user_view(user)
-    for field, value in changes(body).items():
+    for field, value in body.model_dump(exclude_unset=True).items():
         setattr(user, field, value)
     user.updated_at = queries.now()
     session.flush()

@@ -8,7 +8,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Select
 
-from pepyhat import keys
+from pepyhat import schemas
 from pepyhat_tui.client import ClientError, PepyHatClient, all_pages
 from pepyhat_tui.screens.form import FormScreen, field
 from pepyhat_tui.text import join
@@ -20,7 +20,7 @@ def parse_expiry(text: str, now: datetime) -> datetime | None:
     if not text:
         return None
     try:
-        return now + keys.parse_duration(text)
+        return now + schemas.parse_duration(text)
     except ValueError:
         pass
     try:

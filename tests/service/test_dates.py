@@ -1,17 +1,17 @@
 """Dates at and past the calendar's ends: a 422 naming the field, never an OverflowError (a 500).
 
 Two shared rules make it so: ``schemas.Instant`` (an offset, and an instant that
-exists in UTC) and the bound on ``keys.parse_duration`` (at most 100 years).
+exists in UTC) and the bound on ``schemas.parse_duration`` (at most 100 years).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import update
 
-from pepyhat import keys, schemas
+from pepyhat import schemas
 from pepyhat.store.tables import Key
 from tests.service.test_bad_input import World, envelope, invalid_field, unchanged, world  # noqa: F401  (fixture)
 from tests.service.test_cli import failed, minted, pepyhat
@@ -84,10 +84,10 @@ def test_the_calendars_own_ends_are_fine(service, admin, world):
 
 
 def test_parse_duration_is_bounded():
-    assert keys.parse_duration("36525d") == keys.MAX_DURATION
+    assert schemas.parse_duration("36525d") == schemas.MAX_DURATION
     for text in ("36526d", "5218w", "876601h", "3000000d", "999999999m", "999999999w"):
         with pytest.raises(ValueError, match="at most 100 years"):
-            keys.parse_duration(text)
+            schemas.parse_duration(text)
 
 
 def test_instant_normalises_to_utc_and_refuses_naive():
@@ -117,3 +117,25 @@ def test_token_create_with_an_unusable_duration_is_a_usage_error(tmp_path, value
 def test_token_create_for_a_century(tmp_path):
     minted(pepyhat("token", "create", "--name", "x", "--capability", "keys.read", "--expires-in", "36525d",
                    "--db", f"sqlite:///{tmp_path / 'pepyhat.db'}"))
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("45s", timedelta(seconds=45)),
+        ("90m", timedelta(minutes=90)),
+        ("12h", timedelta(hours=12)),
+        ("30d", timedelta(days=30)),
+        ("1w", timedelta(weeks=1)),
+        ("0s", timedelta(0)),  # rotate's grace "0s" kills the old key at once
+        ("24h", timedelta(days=1)),
+    ],
+)
+def test_parse_duration(text, expected):
+    assert schemas.parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "30", "d", "30x", "1y", "-5m", "1.5h", "30 days", "1h30m", "ten s", "1e3s", None])
+def test_parse_duration_rejects(text):
+    with pytest.raises(ValueError):
+        schemas.parse_duration(text)

@@ -12,7 +12,6 @@ import random
 import re
 import string
 import zlib
-from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -156,25 +155,3 @@ def test_deterministic_rng_is_reproducible():
     # The demo derives keys from its seed; same seed, same keys.
     assert keys.mint("app", random.Random(5)) == keys.mint("app", random.Random(5))
     assert keys.new_id(random.Random(5)) == keys.new_id(random.Random(5))
-
-
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ("45s", timedelta(seconds=45)),
-        ("90m", timedelta(minutes=90)),
-        ("12h", timedelta(hours=12)),
-        ("30d", timedelta(days=30)),
-        ("1w", timedelta(weeks=1)),
-        ("0s", timedelta(0)),  # rotate's grace "0s" kills the old key at once
-        ("24h", timedelta(days=1)),
-    ],
-)
-def test_parse_duration(text, expected):
-    assert keys.parse_duration(text) == expected
-
-
-@pytest.mark.parametrize("text", ["", "30", "d", "30x", "1y", "-5m", "1.5h", "30 days", "1h30m", "ten s", "1e3s", None])
-def test_parse_duration_rejects(text):
-    with pytest.raises(ValueError):
-        keys.parse_duration(text)
