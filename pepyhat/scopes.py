@@ -18,7 +18,10 @@ from typing import Iterable
 
 OPERATIONS = ("read", "write", "delete")
 ALL_OPERATIONS = "*"
-_FRESH = "\x00"  # a segment no literal equals
+# The segment standing for every unmentioned one must equal no literal a
+# pattern can hold: no segment contains "/".  ("\x00" did: a scope with a
+# "\x00" segment then covered every other segment.)
+_FRESH = "/"
 _SEGMENT = re.compile(r"^[^\s/]{1,128}\Z")  # \Z: `$` would accept a trailing newline
 MAX_PATH = 512
 

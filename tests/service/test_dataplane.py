@@ -1,17 +1,20 @@
 """The data plane, one test per row of DESIGN.md "Data plane", over real HTTP.
 
 ``GET /api/v1/authz/{email}?app={slug}`` with ``X-API-Key`` and
-``GET /api/v1/auth/validate``, against the running service on both backends.
+``GET /api/v1/auth/validate``, against the running service on both backends; and, last,
+``pepyhat.authz`` on rows made by hand (who holds what, with no database).
 """
 
 from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import httpx
 from sqlalchemy import select, text, update
 
+from pepyhat import authz as authz_rows
 from pepyhat import keys
 from pepyhat.api import create_app
 from pepyhat.config import Settings
@@ -584,3 +587,51 @@ def test_authz_answers_after_the_database_drops_its_connections(service, make):
         response = authz(service, email, app, created["key"])
         assert response.status_code == 200, response.text
         assert response.json()["roles"] == ["viewer"]
+
+
+# -- who holds what, from the store's rows (pepyhat.authz, no database) ------------------
+
+AT = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+EARLIER, LATER = AT - timedelta(days=1), AT + timedelta(days=1)
+
+
+def test_a_grant_lapses_at_its_expiry_instant():
+    assert authz_rows.grant_info("viewer", "alice", EARLIER, None, AT).expired is False
+    assert authz_rows.grant_info("viewer", "alice", EARLIER, LATER, AT).expired is False
+    lapsed = authz_rows.grant_info("viewer", "alice", EARLIER, AT, AT)  # the very instant: gone
+    assert (lapsed.expires_at, lapsed.expired) == (AT, True)
+
+
+def _access(active: bool):
+    # grants_of rows: app slug, app name, role id, role slug, granted by, granted at, expires at
+    rows = [
+        ("crm", "CRM", 1, "billing", "alice", EARLIER, EARLIER),  # expired, and first
+        ("crm", "CRM", 2, "editor", "bob", EARLIER, LATER),
+        ("crm", "CRM", 3, "viewer", "alice", EARLIER, None),
+    ]
+    by_app = authz_rows.grants_by_app(rows, {1: ["billing:export"], 2: ["users.write", "users.read"], 3: ["users.read"]}, AT)
+    user = SimpleNamespace(email="carol@example.com", name="Carol", active=active, created_at=EARLIER)
+    return by_app, user
+
+
+def test_user_access_counts_only_live_grants_of_active_users():
+    by_app, user = _access(active=True)
+    (crm,) = authz_rows.user_access(user, by_app).apps
+    assert (crm.roles, crm.permissions) == (["editor", "viewer"], ["users.read", "users.write"])
+    assert [(g.role, g.expires_at, g.expired) for g in crm.grants] == [
+        ("billing", EARLIER, True), ("editor", LATER, False), ("viewer", None, False),
+    ]
+    by_app, user = _access(active=False)
+    (crm,) = authz_rows.user_access(user, by_app).apps
+    assert (crm.roles, crm.permissions, len(crm.grants)) == ([], [], 3)  # shown, granting nothing
+
+
+def test_explain_skips_lapsed_grants_and_goes_on():
+    by_app, _ = _access(active=True)
+    _, grants = by_app["crm"]
+    access = authz_rows.Access(True, True, ["editor", "viewer"], ["users.read", "users.write"])
+    why = authz_rows.explain("crm", "carol@example.com", access, True, grants).why
+    assert {perm: [g.role for g in held] for perm, held in why.items()} == {
+        "users.read": ["editor", "viewer"], "users.write": ["editor"],
+    }
+    assert authz_rows.explain("crm", "carol@example.com", access, False, grants).why == {}

@@ -120,6 +120,19 @@ def test_delegated_admin_mints_keys_of_its_app_only(service, make):
     assert answer.status_code == 200, answer.text
 
 
+@pytest.mark.parametrize("one_id", ["key_0000000000000000", "None", "new"])
+def test_a_scope_naming_one_key_cannot_mint(service, make, one_id):
+    """A new key's id does not exist before it is minted: minting needs every id of its kind covered."""
+    app = make.app()
+    for path, fields in ((f"apps/{app}/keys/{one_id}", {"app": app}), (f"tokens/{one_id}", {"capabilities": ["keys.read"]})):
+        minter = mint(make, ["keys.manage", "keys.read"], [scope(f"apps/{app}/**", "read"), scope(path)])
+        with service.client(minter["key"]) as client:
+            forbidden(new_key(client, **fields))
+        every_id = mint(make, ["keys.manage", "keys.read"], [scope(f"apps/{app}/**", "read"), scope(path.rsplit("/", 1)[0] + "/*")])
+        with service.client(every_id["key"]) as client:
+            assert new_key(client, **fields).status_code == 201  # control: the same, with every id covered
+
+
 # -- editing and rotating -----------------------------------------------------
 
 

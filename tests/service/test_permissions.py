@@ -256,7 +256,8 @@ def test_other_operations_on_the_path_are_forbidden(route, service, make, world)
 def test_missing_capability_is_forbidden(route, service, make, world):
     token = mint(make, set(CAPABILITIES) - {CONTRACT[route.name][0]}, EVERYTHING)
     with service.client(token) as client:
-        refused(call(client, route, world), route.name)
+        details = refused(call(client, route, world), route.name)
+    assert details["required_scope"]["operation"] == CONTRACT[route.name][1]
 
 
 @route_cases
@@ -494,3 +495,94 @@ def test_app_key_is_unauthorized_on_admin_api(service, make, header):
     with service.anonymous() as client:
         response = client.get("/api/v1/apps", headers={header: value})
     _unauthorized(response, "invalid_api_key" if header == "Authorization" else "wrong_header")
+
+
+# -- values no path can hold ---------------------------------------------------
+
+MISSING = object()
+
+
+@pytest.mark.parametrize("slug", ["*", "**", "a/b", " crm", "crm ", "", 5, None, MISSING], ids=repr)
+def test_a_name_no_path_can_hold_is_left_to_validation(service, make, slug):
+    """POST /apps with a slug that is no path segment (or a wildcard): the scope check asks only
+    that the token reach some app, and validation answers 422; a token reaching no app gets 403."""
+    body = {"name": "Unusable"} | ({} if slug is MISSING else {"slug": slug})
+    some_app = mint(make, {"apps.write"}, [{"path": f"apps/{unique('only')}", "operations": ["*"]}])
+    no_app = mint(make, {"apps.write"}, [{"path": "users/**", "operations": ["*"]}])
+    with service.client(some_app) as client:
+        response = client.post("/api/v1/apps", json=body)
+    assert response.status_code == 422 and error(response)["code"] == "validation_error", response.text
+    with service.client(no_app) as client:
+        response = client.post("/api/v1/apps", json=body)
+    assert response.status_code == 403 and error(response)["code"] == "forbidden", response.text
+
+
+def test_emails_in_paths_are_checked_in_lower_case(service, make):
+    email = make.user(f"{unique('mixed')}@example.com")
+    token = mint(make, {"users.read"}, [{"path": f"users/{email}", "operations": ["read"]}])
+    with service.client(token) as client:
+        assert client.get(f"/api/v1/users/{email.upper()}").status_code == 200
+
+
+def test_slugs_in_paths_are_checked_as_written(service, make):
+    slug = make.app()
+    token = mint(make, {"apps.read"}, [{"path": f"apps/{slug}", "operations": ["read"]}])
+    with service.client(token) as client:
+        assert client.get(f"/api/v1/apps/{slug}").status_code == 200
+        response = client.get(f"/api/v1/apps/{slug.upper()}")
+    assert response.status_code == 403 and error(response)["code"] == "forbidden", response.text
+
+
+def test_enforce_refuses_an_app_key_whatever_it_holds():
+    """The admin API's rules never apply to an app key, even one that somehow got this far."""
+    from pepyhat.api.auth import enforce
+    from pepyhat.api.errors import ApiError
+    from pepyhat.service.actor import Actor
+
+    app_key = Actor("key_0000000000000000", "gateway", "app", frozenset(CAPABILITIES), schemas.SUPERADMIN_SCOPES, "crm")
+    with pytest.raises(ApiError) as refused_:
+        enforce(POLICY["list_apps"], app_key, request=None, body={}, session=None)
+    assert (refused_.value.status, refused_.value.code, refused_.value.message) == (
+        401, "unauthorized", "the admin API takes admin tokens (pha_...)"
+    )
+
+
+def test_the_audit_notes_the_request_id_and_the_client(service, admin, make):
+    slug = unique("ctx")
+    created = admin.post("/api/v1/apps", json={"slug": slug, "name": "Context"}, headers={"X-Request-ID": f"req-{slug}"})
+    assert created.status_code == 201, created.text
+    events = admin.get("/api/v1/audit", params={"target": f"apps/{slug}"}).json()["data"]
+    assert [(e["action"], e["request_id"], e["client"]) for e in events] == [("app.create", f"req-{slug}", "127.0.0.1")]
+
+
+def test_a_request_without_state_or_client_has_an_empty_context():
+    """Over a Unix socket there is no client address; before the middleware, no request id."""
+    from types import SimpleNamespace
+
+    from pepyhat.api.auth import request_context
+    from pepyhat.service.actor import Context
+
+    assert request_context(SimpleNamespace(scope={}, client=None)) == Context(None, None)
+
+
+# -- where the token is --------------------------------------------------------
+
+
+def test_bearer_may_be_followed_by_more_than_one_space(service, make):
+    token = mint(make, {"apps.read"}, EVERYTHING)
+    with service.anonymous() as client:
+        assert client.get("/api/v1/apps", headers={"Authorization": f"Bearer   {token}"}).status_code == 200
+
+
+def test_two_different_keys_are_refused_and_the_same_one_twice_is_not(service, make):
+    token, other = mint(make, {"apps.read"}, EVERYTHING), mint(make, {"apps.read"}, EVERYTHING)
+    with service.anonymous() as client:
+        both = client.get("/api/v1/apps", headers={"Authorization": f"Bearer {token}", "X-API-Key": other})
+        same = client.get("/api/v1/apps", headers={"Authorization": f"Bearer {token}", "X-API-Key": token})
+    assert (both.status_code, error(both)) == (401, {
+        "code": "unauthorized",
+        "message": "send one key, in Authorization: Bearer or in X-API-Key, not two",
+        "details": {"reason": "two_keys"},
+    })
+    assert both.headers["cache-control"] == "no-store"
+    assert same.status_code == 200, same.text

@@ -14,10 +14,11 @@ import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 
 from pepyhat.api import create_app
 from pepyhat.config import Settings
-from pepyhat.ratelimit import Decision, MemoryLimiter, RedisLimiter, make_limiter
+from pepyhat.ratelimit import Decision, MemoryLimiter, decide, RedisLimiter, make_limiter
 from tests.servers import ServerThread
 from tests.service.test_dataplane import WINDOW_START, FakeClock, assert_error, authz, freeze_limiter, seeded_app
 
@@ -155,6 +156,18 @@ def test_retry_after_is_rounded_up():
     assert limiter.hit("key_a", 1).allowed
 
 
+def test_retry_after_ignores_float_noise():
+    """On a 6 s window (0.1 s buckets) the arithmetic gives 6.0000002 s: that is 6, not 7."""
+    limiter = MemoryLimiter(clock=FakeClock(WINDOW_START + 26.1), window=6)
+    assert limiter.hit("key_a", 1).allowed
+    refused = limiter.hit("key_a", 1)
+    assert (refused.retry_after, refused.reset) == (6, 6)
+
+
+def test_nothing_counted_resets_in_a_second():
+    assert decide(False, 0, {}, WINDOW_START, 1.0) == Decision(False, 0, 0, 1)
+
+
 def test_memory_limiter_keys_are_independent():
     limiter = MemoryLimiter(clock=FakeClock(WINDOW_START))
     assert limiter.hit("key_a", 1).allowed is True
@@ -171,6 +184,21 @@ def test_memory_limiter_forgets_idle_keys(monkeypatch):
     clock.advance(61)
     limiter.hit("d", 1)  # the fourth key: the idle three go
     assert set(limiter._counts) == {"d"}
+
+
+def test_forgetting_keeps_every_key_that_still_counts(monkeypatch):
+    """On a 120 s window (2 s buckets): a request stays counted to the last instant of its window,
+    even when the table is pruned at that instant."""
+    monkeypatch.setattr(MemoryLimiter, "MAX_KEYS", 1)
+    clock = FakeClock(WINDOW_START)
+    limiter = MemoryLimiter(clock=clock, window=120)
+    assert limiter.hit("a", 1).allowed
+    clock.advance(120.5)  # a's bucket is the oldest that still counts (it leaves at 122)
+    assert limiter.hit("b", 1).allowed  # two keys: the table is pruned
+    refused = limiter.hit("a", 1)
+    assert (refused.allowed, refused.retry_after) == (False, 2)  # 1.5 s, rounded up
+    clock.advance(1.5)
+    assert limiter.hit("a", 1).allowed
 
 
 arrivals = st.lists(st.floats(min_value=0, max_value=200, allow_nan=False), min_size=1, max_size=120).map(sorted)
@@ -204,14 +232,20 @@ def test_decision_headers():
     }
 
 
+def backend_gauge() -> dict[str, float | None]:
+    return {b: REGISTRY.get_sample_value("pepyhat_ratelimit_backend", {"backend": b}) for b in ("redis", "memory")}
+
+
 def test_make_limiter_picks_the_backend(redis_url):
-    assert isinstance(make_limiter(None), MemoryLimiter)
     shared = make_limiter(redis_url)
     try:
         assert isinstance(shared, RedisLimiter)
         assert shared.status == "redis"
+        assert backend_gauge() == {"redis": 1.0, "memory": 0.0}
     finally:
         shared.close()
+    assert isinstance(make_limiter(None), MemoryLimiter)
+    assert backend_gauge() == {"redis": 0.0, "memory": 1.0}
 
 
 # -- Redis ------------------------------------------------------------------------
@@ -278,6 +312,26 @@ def test_redis_and_memory_limiters_decide_alike(redis_url, redis_prefix, arrival
         for at in arrivals:
             clock.now = WINDOW_START + at
             assert shared.hit(key, limit) == local.hit(key, limit), at
+    finally:
+        shared.close()
+
+
+def test_a_lowered_limit_waits_for_enough_to_leave(redis_url, redis_prefix):
+    """More counted than a newly lowered limit: Retry-After waits until enough buckets have left,
+    on both limiters alike (bucket counts must not be mixed up on the way from Redis)."""
+    clock = FakeClock(WINDOW_START)
+    shared = RedisLimiter(redis_url, prefix=redis_prefix, clock=clock)
+    local = MemoryLimiter(clock=clock)
+    try:
+        for at, hits in ((0, 2), (30, 6)):
+            clock.now = WINDOW_START + at
+            for _ in range(hits):
+                assert shared.hit("key_l", 10) == local.hit("key_l", 10)
+        clock.now = WINDOW_START + 40
+        refused = shared.hit("key_l", 6)
+        assert refused == local.hit("key_l", 6)
+        # 8 counted against 6: the 2 of t=0 leaving (at 61) leave 6, still the limit; the 6 of t=30 leave at 91.
+        assert (refused.allowed, refused.retry_after, refused.remaining) == (False, 51, 0)
     finally:
         shared.close()
 

@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import logging
 import shutil
+import socket
 import subprocess
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import httpx
 import pytest
 import redis
+from prometheus_client import REGISTRY
 
 from pepyhat.api import create_app
 from pepyhat.config import Settings
 from pepyhat.ratelimit import RedisLimiter
 from tests.servers import ServerThread, free_port
-from tests.service.test_dataplane import seeded_app
+from tests.service.test_dataplane import WINDOW_START, FakeClock, seeded_app
 from tests.service.test_ops import scrape
 
 REDIS_SERVER = shutil.which("redis-server")
@@ -177,3 +181,147 @@ def test_redis_down_at_start_is_a_fallback_not_a_fault(tmp_path, caplog):
     finally:
         limiter.close()
     assert limiter._probe is not None and not limiter._probe.is_alive()  # close() ends the probe
+
+
+# -- failing fast and saying so once ------------------------------------------------
+
+
+def hit_within(limiter: RedisLimiter, seconds: float) -> float:
+    """How long one hit took; fails if it did not return within ``seconds`` (a hung call)."""
+    done = threading.Event()
+    elapsed = []
+
+    def call():
+        started = time.monotonic()
+        limiter.hit("key_h", 5)
+        elapsed.append(time.monotonic() - started)
+        done.set()
+
+    threading.Thread(target=call, daemon=True).start()
+    assert done.wait(seconds), f"a hit waited on Redis for more than {seconds} s"
+    return elapsed[0]
+
+
+@contextmanager
+def listener(backlog: int):
+    """A TCP port that never answers: it accepts nothing, so connections wait in its backlog."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(backlog)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+def test_a_refused_connection_falls_back_at_once(caplog):
+    # redis-py's default retry backs off for seconds; ours retries once, at once.
+    limiter = RedisLimiter(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        assert hit_within(limiter, 10) < 1.0
+    finally:
+        limiter.close()
+
+
+def test_a_redis_that_never_answers_holds_a_request_about_a_second():
+    """Connected, but no reply (a paused or wedged Redis): the 0.5 s socket timeout, tried twice."""
+    with ThreadPoolExecutor(1) as pool:
+        server = socket.create_server(("127.0.0.1", 0))
+        accepted = []
+
+        def accept():  # take connections and never answer
+            server.settimeout(5)
+            try:
+                while True:
+                    accepted.append(server.accept()[0])
+            except OSError:
+                pass
+
+        pool.submit(accept)
+        limiter = RedisLimiter(f"redis://127.0.0.1:{server.getsockname()[1]}/0")
+        try:
+            assert hit_within(limiter, 10) < 2.5
+            assert limiter.status.startswith("memory (fallback: TimeoutError")
+            assert len(accepted) == 2  # one attempt and one immediate retry, no more
+        finally:
+            limiter.close()
+            server.close()
+            for conn in accepted:
+                conn.close()
+
+
+def test_a_connection_that_never_completes_holds_a_request_about_a_second():
+    """No handshake at all (a full backlog, as behind a dropping firewall): the connect timeout."""
+    with listener(backlog=0) as port:
+        fillers = []
+        for _ in range(3):  # fill the backlog; later handshakes get no answer
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        limiter = RedisLimiter(f"redis://127.0.0.1:{port}/0")
+        try:
+            assert hit_within(limiter, 10) < 2.5
+            assert limiter.status.startswith("memory (fallback: TimeoutError")
+        finally:
+            limiter.close()
+            for filler in fillers:
+                filler.close()
+
+
+def test_the_fallback_is_said_once_with_its_reason(caplog):
+    caplog.set_level(logging.INFO, logger="pepyhat.ratelimit")
+    limiter = RedisLimiter(f"redis://127.0.0.1:{free_port()}/0", retry_every=30)
+    fallbacks = REGISTRY.get_sample_value("pepyhat_ratelimit_fallbacks_total") or 0.0
+    try:
+        # Two requests that found Redis gone at the same moment: one fallback between them.
+        limiter._fall_back(redis.ConnectionError("gone " + "x" * 500))
+        limiter._fall_back(redis.ConnectionError("gone again"))
+        reason = "ConnectionError: gone " + "x" * (200 - len("ConnectionError: gone "))
+        assert limiter.status == f"memory (fallback: {reason})"
+        assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+            f"rate limiter: Redis unreachable ({reason}); counting in this node's memory until it is back"
+        ]
+        assert REGISTRY.get_sample_value("pepyhat_ratelimit_fallbacks_total") == fallbacks + 1
+        # The probe never keeps the process alive, and says what it is in a thread dump.
+        assert limiter._probe is not None and limiter._probe.daemon and limiter._probe.name == "pepyhat-redis-probe"
+    finally:
+        limiter.close()
+
+
+def test_the_fallback_counts_on_the_limiter_s_clock_and_window():
+    clock = FakeClock(WINDOW_START)
+    limiter = RedisLimiter(f"redis://127.0.0.1:{free_port()}/0", clock=clock, window=2)
+    try:
+        assert limiter.hit("key_w", 1).allowed
+        assert not limiter.hit("key_w", 1).allowed
+        clock.advance(2.1)  # the request has left a 2 s window, on the injected clock
+        assert limiter.hit("key_w", 1).allowed
+    finally:
+        limiter.close()
+
+
+def test_a_closed_limiter_starts_no_probe():
+    limiter = RedisLimiter(f"redis://127.0.0.1:{free_port()}/0")
+    limiter.close()
+    assert limiter.hit("key_c", 1).allowed  # still answers, from memory
+    assert limiter._probe is None
+
+
+def test_the_probe_looks_for_redis_every_second(monkeypatch):
+    limiter = RedisLimiter(f"redis://127.0.0.1:{free_port()}/0")
+    probes = []
+
+    def ping():
+        probes.append(time.monotonic())
+        raise redis.ConnectionError("still down")
+
+    monkeypatch.setattr(limiter, "ping", ping)
+    monkeypatch.setattr(limiter._redis, "ping", ping)
+    try:
+        started = time.monotonic()
+        limiter.hit("key_p", 1)
+        time.sleep(2.5)
+    finally:
+        limiter.close()
+    assert [round(at - started) for at in probes] == [1, 2]

@@ -116,6 +116,36 @@ def test_matches_agrees_with_reference(pattern, path):
     assert matches(pattern, "/".join(path)) == ref_matches(pattern, path)
 
 
+# Long patterns: the automata's state sets grow past eight states, where a set's
+# iteration order stops being ascending (a step that stopped at the accepting
+# state dropped the states after it).
+long_patterns = st.lists(st.sampled_from(["a", "*", "**"]), min_size=1, max_size=10).map("/".join)
+long_paths = st.lists(st.just("a"), min_size=0, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(long_patterns, long_paths)
+@example("a/a/a/a/a/a/a/**", ["a"] * 8)
+@example("a/a/a/a/a/a/**/a", ["a"] * 9)
+def test_matches_long_patterns_agrees_with_reference(pattern, path):
+    assert matches(pattern, "/".join(path)) == ref_matches(pattern, path)
+
+
+def test_covers_long_pattern():
+    assert covers("a/a/a/a/a/a/a/**", "a/a/a/a/a/a/a/a")
+    assert intersects("a/a/a/a/a/a/a/**", "a/a/a/a/a/a/a/a/a")
+
+
+@pytest.mark.parametrize("literal", ["\x00", "\x01", "\u202e", "\ufeff"])
+def test_no_literal_stands_for_the_unmentioned_segments(literal):
+    # Segments the service refuses today may sit in an older database: a
+    # literal must never be taken for "any other segment".
+    assert not covers(f"{literal}/**", "*/**")
+    assert not covers(f"apps/{literal}", "apps/*")
+    assert covers("*/**", f"{literal}/**")
+    assert not intersects(f"{literal}", "crm")
+
+
 @settings(max_examples=250, deadline=None)
 @given(patterns, patterns)
 @example("**/*", "*/**")
@@ -252,11 +282,34 @@ def test_validate_rejects(pattern):
         validate(pattern)
 
 
+@pytest.mark.parametrize(
+    "pattern, message",
+    [
+        ("", "path must be 1 to 512 characters"),
+        ("ab/" * 170 + "abc", "path must be 1 to 512 characters"),  # 513 characters, every segment valid
+        ("apps//crm", "empty segment in 'apps//crm' (no leading, trailing or double '/')"),
+        ("apps/c rm", "invalid segment 'c rm' in 'apps/c rm'"),
+    ],
+)
+def test_validate_says_what_is_wrong(pattern, message):
+    # The message reaches the operator in the 422 and the scope editor.
+    with pytest.raises(InvalidPattern) as refused:
+        validate(pattern)
+    assert str(refused.value) == message
+
+
+def test_validate_accepts_512_characters():
+    pattern = ("ab/" * 171)[:-1]
+    assert len(pattern) == 512
+    assert validate(pattern) == pattern
+
+
 def test_operations():
     assert scopes.allows(["read"], "read")
     assert not scopes.allows(["read"], "write")
     assert scopes.allows(["*"], "delete")
     assert scopes.ops_cover(["*"], ["read", "write"])
     assert scopes.ops_cover(["read", "write"], ["read"])
+    assert scopes.ops_cover(["read"], ["read"])  # equal sets: a key may hand on what it holds
     assert not scopes.ops_cover(["read"], ["read", "write"])
     assert not scopes.ops_cover(["read"], ["*"])
