@@ -25,6 +25,7 @@ from pepyhat import keys, schemas, scopes
 from pepyhat.api import admin_routes
 from pepyhat.api.policy import POLICY
 from pepyhat.schemas import CAPABILITIES
+from tests.servers import ServerThread
 from tests.service.conftest import Factory, unique
 
 ROUTES = sorted(admin_routes(), key=lambda route: route.name)
@@ -586,3 +587,28 @@ def test_two_different_keys_are_refused_and_the_same_one_twice_is_not(service, m
     })
     assert both.headers["cache-control"] == "no-store"
     assert same.status_code == 200, same.text
+
+
+def test_x_api_key_on_the_admin_api_says_where_the_token_goes(service, make):
+    token = mint(make, {"apps.read"}, EVERYTHING)
+    with service.anonymous() as client:
+        response = client.get("/api/v1/apps", headers={"X-API-Key": token})
+    assert (response.status_code, error(response)) == (401, {
+        "code": "unauthorized",
+        "message": "the admin API takes its token in the Authorization header (Authorization: Bearer pha_...), not X-API-Key",
+        "details": {"reason": "wrong_header"},
+    })
+
+
+def test_the_embedded_operator_acts_without_a_token_and_a_token_still_counts(tmp_path):
+    """The dashboard's embedded service: no token acts as the operator; a presented token is checked."""
+    from pepyhat.embedded import build_embedded_service
+
+    app = build_embedded_service(tmp_path / "embedded.db", "operator@laptop")
+    with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        created = client.post("/api/v1/apps", json={"slug": "local", "name": "Local"})
+        assert created.status_code == 201, created.text
+        (event,) = client.get("/api/v1/audit", params={"target": "apps/local"}).json()["data"]
+        assert (event["actor_id"], event["actor_name"]) == (None, "operator@laptop")
+        stranger = client.get("/api/v1/apps", headers={"Authorization": f"Bearer {keys.mint('admin')}"})
+    _unauthorized(stranger, "invalid_api_key")
