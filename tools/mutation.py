@@ -61,6 +61,18 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "Starlette's headers are case-insensitive",
     ("pepyhat.api.auth", "authenticate", 'if "authorization" not in request.headers and "X-API-KEY" in request.headers:'):
         "Starlette's headers are case-insensitive",
+    ("pepyhat.api.auth", "authenticate", "rt.usage.note(key.id, None)"):
+        "usage.note takes the current time when given none: the same instant, microseconds later",
+    ("pepyhat.api.auth", "authenticate", "rt.usage.note(key.id, )"):
+        "usage.note takes the current time when given none: the same instant, microseconds later",
+    ("pepyhat.api.auth", "json_body", 'if request.method not in ("POST", "XXPUTXX", "PATCH"):'):
+        "no PUT or PATCH rule of POLICY names a body field (yet): their bodies are never read",
+    ("pepyhat.api.auth", "json_body", 'if request.method not in ("POST", "put", "PATCH"):'):
+        "no PUT or PATCH rule of POLICY names a body field (yet): their bodies are never read",
+    ("pepyhat.api.auth", "json_body", 'if request.method not in ("POST", "PUT", "XXPATCHXX"):'):
+        "no PUT or PATCH rule of POLICY names a body field (yet): their bodies are never read",
+    ("pepyhat.api.auth", "json_body", 'if request.method not in ("POST", "PUT", "patch"):'):
+        "no PUT or PATCH rule of POLICY names a body field (yet): their bodies are never read",
     ("pepyhat.api.auth", "_fill", 'if not (segment.startswith("{") or segment.endswith("}")):'):
         "no literal segment of a POLICY template starts or ends with a brace",
     ("pepyhat.api.auth", "_fill", "usable = None"):

@@ -13,6 +13,7 @@ keys.read), cross-app leaks in list endpoints, and authentication.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import get_args
@@ -27,6 +28,7 @@ from pepyhat.api.policy import POLICY
 from pepyhat.schemas import CAPABILITIES
 from tests.servers import ServerThread
 from tests.service.conftest import Factory, unique
+from tests.service.test_ops import _log_lines
 
 ROUTES = sorted(admin_routes(), key=lambda route: route.name)
 ROUTE = {route.name: route for route in ROUTES}
@@ -612,3 +614,42 @@ def test_the_embedded_operator_acts_without_a_token_and_a_token_still_counts(tmp
         assert (event["actor_id"], event["actor_name"]) == (None, "operator@laptop")
         stranger = client.get("/api/v1/apps", headers={"Authorization": f"Bearer {keys.mint('admin')}"})
     _unauthorized(stranger, "invalid_api_key")
+
+
+@pytest.mark.parametrize(
+    "authorization, message",
+    [
+        (None, "missing admin token: send Authorization: Bearer pha_..."),
+        ("Basic dXNlcjpwYXNz", "missing admin token: send Authorization: Bearer pha_..."),
+        (f"Bearer {keys.mint('admin')}", "invalid API key: unknown key"),
+        (f"Bearer {keys.mint('app')}", "invalid API key: an admin key is required here"),
+    ],
+    ids=["none", "basic", "unknown", "app-key"],
+)
+def test_each_refusal_says_why(service, authorization, message):
+    headers = {"Authorization": authorization} if authorization else {}
+    with service.anonymous() as client:
+        response = client.get("/api/v1/apps", headers=headers)
+    assert response.status_code == 401 and error(response)["message"] == message, response.text
+
+
+def test_a_token_s_use_is_noted_in_the_access_log_and_on_the_key(service, admin, make):
+    created = make.key(capabilities=["apps.read"], scopes=EVERYTHING)
+    request_id = unique("used")
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    with service.client(created["key"], **{"X-Request-ID": request_id}) as client:
+        assert client.get("/api/v1/apps").status_code == 200
+    (entry,) = _log_lines(service, request_id)
+    assert entry["key_id"] == created["id"]
+    deadline = datetime.now(timezone.utc) + timedelta(seconds=10)
+    while (used := admin.get(f"/api/v1/keys/{created['id']}").json()["last_used_at"]) is None:
+        assert datetime.now(timezone.utc) < deadline, "last_used_at never written"
+        time.sleep(0.05)
+    assert before <= datetime.fromisoformat(used) <= datetime.now(timezone.utc)
+
+
+@pytest.mark.parametrize("body", [[{"slug": "x"}], "apps", 5], ids=["list", "string", "number"])
+def test_a_body_that_is_no_object_is_a_validation_error(service, admin, body):
+    for url in ("/api/v1/apps", "/api/v1/keys"):
+        response = admin.post(url, json=body)
+        assert response.status_code == 422 and error(response)["code"] == "validation_error", response.text
