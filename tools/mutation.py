@@ -37,6 +37,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "a `**` in the alphabet is one more segment no literal equals, like the fresh one",
     ("pepyhat.keys", "is_start", 'return _START.fullmatch(value or "XXXX") is not None'):
         '"XXXX" is no key start either: an empty or None value is still refused',
+    ("pepyhat.keys", "checksum", 'return _base62(zlib.crc32(body.encode("ASCII")), CHECKSUM_LEN)'):
+        "codec names are case-insensitive",
+    ("pepyhat.keys", "parse", 'match = _SHAPE.fullmatch(plaintext or "XXXX")'):
+        '"XXXX" is no key either: an empty or None value is still refused',
     ("pepyhat.keys", "digest", 'return hashlib.sha256(plaintext.encode("ASCII")).hexdigest()'):
         "codec names are case-insensitive",
     ("pepyhat.ratelimit", "MemoryLimiter.hit", "if len(self._counts) >= self.MAX_KEYS:  # forget keys idle for a window rather than grow forever"):

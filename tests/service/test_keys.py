@@ -108,7 +108,8 @@ def _valid() -> str:
     ],
 )
 def test_parse_rejects_malformed(mangle):
-    with pytest.raises(keys.MalformedKey):
+    # The message reaches the caller in the 401: "invalid API key: not a Pepy Hat key".
+    with pytest.raises(keys.MalformedKey, match=r"^not a Pepy Hat key$"):
         keys.parse(mangle(_valid()))
 
 
@@ -116,7 +117,7 @@ def test_parse_rejects_bad_checksum():
     key = _valid()
     body, check = key[4:46], key[46:]
     wrong = check[:-1] + ("0" if check[-1] != "0" else "1")
-    with pytest.raises(keys.MalformedKey):
+    with pytest.raises(keys.MalformedKey, match=r"^bad checksum$"):
         keys.parse("phk_" + body + wrong)
     # one changed random character with the old checksum
     flipped = ("A" if body[0] != "A" else "B") + body[1:]
