@@ -8,7 +8,10 @@ What is mutated and which tests judge it live in ``[tool.mutmut]`` of
 pyproject.toml: scopes, keys, authz, api/policy, api/auth and the limiter,
 against the service tests that exercise them (SQLite, and the Redis at
 ``PEPYHAT_TEST_REDIS_URL``).  mutmut runs, for each mutant, only the tests
-that reached the mutated function, in a forked process.
+that reached the mutated function, in a forked process: 870 mutants took
+108 minutes on this project's 2-core machine (most of it api/auth, whose
+mutants reach every HTTP test).  Results stay in mutants/ (gitignored); a
+later run retests only what changed, and ``mutmut run NAME...`` one mutant.
 
 A surviving mutant either shows a missing test (write it) or is equivalent
 (the code behaves the same): an equivalent is listed in EQUIVALENT below, by

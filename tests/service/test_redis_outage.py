@@ -227,15 +227,15 @@ def test_a_redis_that_never_answers_holds_a_request_about_a_second():
     """Connected, but no reply (a paused or wedged Redis): the 0.5 s socket timeout, tried twice."""
     with ThreadPoolExecutor(1) as pool:
         server = socket.create_server(("127.0.0.1", 0))
-        accepted = []
+        server.settimeout(0.1)  # a blocked accept() would not notice the socket closing
+        accepted, done = [], threading.Event()
 
         def accept():  # take connections and never answer
-            server.settimeout(5)
-            try:
-                while True:
+            while not done.is_set():
+                try:
                     accepted.append(server.accept()[0])
-            except OSError:
-                pass
+                except TimeoutError:
+                    continue
 
         pool.submit(accept)
         limiter = RedisLimiter(f"redis://127.0.0.1:{server.getsockname()[1]}/0")
@@ -244,7 +244,9 @@ def test_a_redis_that_never_answers_holds_a_request_about_a_second():
             assert limiter.status.startswith("memory (fallback: TimeoutError")
             assert len(accepted) == 2  # one attempt and one immediate retry, no more
         finally:
+            done.set()
             limiter.close()
+            pool.shutdown()
             server.close()
             for conn in accepted:
                 conn.close()
