@@ -505,7 +505,9 @@ def test_app_key_is_unauthorized_on_admin_api(service, make, header):
 MISSING = object()
 
 
-@pytest.mark.parametrize("slug", ["*", "**", "a/b", " crm", "crm ", "", 5, None, MISSING], ids=repr)
+@pytest.mark.parametrize(
+    "slug", ["*", "**", "a/b", " crm", "crm ", "", 5, None, MISSING], ids=lambda v: "missing" if v is MISSING else repr(v)
+)
 def test_a_name_no_path_can_hold_is_left_to_validation(service, make, slug):
     """POST /apps with a slug that is no path segment (or a wildcard): the scope check asks only
     that the token reach some app, and validation answers 422; a token reaching no app gets 403."""
