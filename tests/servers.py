@@ -1,4 +1,4 @@
-"""A real service on loopback for tests: a free port and uvicorn in a thread."""
+"""A real service on loopback for tests: a free port, uvicorn in a thread, and waiting on it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_for(predicate, what: str, timeout: float = 15.0):
+    """``predicate()``'s first truthy value, polled; fails after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return value
 
 
 class ServerThread:

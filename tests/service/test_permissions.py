@@ -13,9 +13,9 @@ keys.read), cross-app leaks in list endpoints, and authentication.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import get_args
 
 import httpx
@@ -24,9 +24,13 @@ from fastapi.routing import APIRoute
 
 from pepyhat import keys, schemas, scopes
 from pepyhat.api import admin_routes
+from pepyhat.api.auth import enforce, request_context
+from pepyhat.api.errors import ApiError
 from pepyhat.api.policy import POLICY
+from pepyhat.embedded import build_embedded_service
 from pepyhat.schemas import CAPABILITIES
-from tests.servers import ServerThread
+from pepyhat.service.actor import Actor, Context
+from tests.servers import ServerThread, wait_for
 from tests.service.conftest import Factory, unique
 from tests.service.test_ops import _log_lines
 
@@ -540,10 +544,6 @@ def test_slugs_in_paths_are_checked_as_written(service, make):
 
 def test_enforce_refuses_an_app_key_whatever_it_holds():
     """The admin API's rules never apply to an app key, even one that somehow got this far."""
-    from pepyhat.api.auth import enforce
-    from pepyhat.api.errors import ApiError
-    from pepyhat.service.actor import Actor
-
     app_key = Actor("key_0000000000000000", "gateway", "app", frozenset(CAPABILITIES), schemas.SUPERADMIN_SCOPES, "crm")
     with pytest.raises(ApiError) as refused_:
         enforce(POLICY["list_apps"], app_key, request=None, body={}, session=None)
@@ -562,11 +562,6 @@ def test_the_audit_notes_the_request_id_and_the_client(service, admin, make):
 
 def test_a_request_without_state_or_client_has_an_empty_context():
     """Over a Unix socket there is no client address; before the middleware, no request id."""
-    from types import SimpleNamespace
-
-    from pepyhat.api.auth import request_context
-    from pepyhat.service.actor import Context
-
     assert request_context(SimpleNamespace(scope={}, client=None)) == Context(None, None)
 
 
@@ -606,8 +601,6 @@ def test_x_api_key_on_the_admin_api_says_where_the_token_goes(service, make):
 
 def test_the_embedded_operator_acts_without_a_token_and_a_token_still_counts(tmp_path):
     """The dashboard's embedded service: no token acts as the operator; a presented token is checked."""
-    from pepyhat.embedded import build_embedded_service
-
     app = build_embedded_service(tmp_path / "embedded.db", "operator@laptop")
     with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=30) as client:
         created = client.post("/api/v1/apps", json={"slug": "local", "name": "Local"})
@@ -643,10 +636,7 @@ def test_a_token_s_use_is_noted_in_the_access_log_and_on_the_key(service, admin,
         assert client.get("/api/v1/apps").status_code == 200
     (entry,) = _log_lines(service, request_id)
     assert entry["key_id"] == created["id"]
-    deadline = datetime.now(timezone.utc) + timedelta(seconds=10)
-    while (used := admin.get(f"/api/v1/keys/{created['id']}").json()["last_used_at"]) is None:
-        assert datetime.now(timezone.utc) < deadline, "last_used_at never written"
-        time.sleep(0.05)
+    used = wait_for(lambda: admin.get(f"/api/v1/keys/{created['id']}").json()["last_used_at"], "last_used_at", 10)
     assert before <= datetime.fromisoformat(used) <= datetime.now(timezone.utc)
 
 

@@ -18,7 +18,7 @@ from prometheus_client import REGISTRY
 
 from pepyhat.api import create_app
 from pepyhat.config import Settings
-from pepyhat.ratelimit import Decision, MemoryLimiter, decide, RedisLimiter, make_limiter
+from pepyhat.ratelimit import Decision, MemoryLimiter, RedisLimiter, decide, make_limiter
 from tests.servers import ServerThread
 from tests.service.test_dataplane import WINDOW_START, FakeClock, assert_error, authz, freeze_limiter, seeded_app
 

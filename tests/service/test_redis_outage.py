@@ -24,7 +24,7 @@ from prometheus_client import REGISTRY
 from pepyhat.api import create_app
 from pepyhat.config import Settings
 from pepyhat.ratelimit import RedisLimiter
-from tests.servers import ServerThread, free_port
+from tests.servers import ServerThread, free_port, wait_for
 from tests.service.test_dataplane import WINDOW_START, FakeClock, seeded_app
 from tests.service.test_ops import scrape
 
@@ -78,14 +78,6 @@ def private_redis(tmp_path):
         yield server
     finally:
         server.stop()
-
-
-def wait_for(predicate, what: str, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return value
 
 
 class Node:
