@@ -9,9 +9,23 @@ action by its id (``"apps.new" = "a"``), or every action of a verb at once
 
 ``path`` is the resource pattern the action touches, in the contract's resource
 paths (``pepyhat.scopes``); ``{app}`` and ``{email}`` are filled from the node
-that offers it.  An action is offered only when the token holds ``capability``
-and a scope reaching ``path`` with ``operation``; a mutating one never on a
-read-only dashboard.
+that offers it (``Guarded.action_context``).  An action is offered only when
+the token holds ``capability`` and one of its scopes allowing ``operation``
+reaches the path as ``reach`` says; a mutating one never on a read-only
+dashboard.  ``reach``:
+
+- ``new``: the action creates something whose name is the path's last ``*``
+  (``apps/*``, ``apps/{app}/roles/*``).  That name could be anything, so a scope
+  must *cover* the whole pattern: ``apps/crm/**`` may create roles in crm, not apps.
+- ``row``: the action touches the row under the cursor.  ``path`` is the pattern
+  of such rows; the node names the row's own resource (``Guarded.selected_path``,
+  from ``ListPane.row_path(item)``, built with ``guarded.resource_path``), which
+  must be one of them, and a scope must *match* it: ``apps/crm/**`` may edit
+  crm's row, not wiki's.  No row, no action.
+- ``some`` (the default): a scope must reach *some* path of the pattern
+  (``intersects``): a read, a list, or a change whose form only offers existing
+  targets (grant a user a role in one of the apps).  A concrete path (``users/{email}``
+  on a user's page) is reached exactly.
 """
 
 from __future__ import annotations
@@ -22,6 +36,7 @@ from typing import Literal
 from textual.binding import Binding
 
 Operation = Literal["read", "write", "delete"]
+Reach = Literal["some", "new", "row"]
 
 
 @dataclass(frozen=True)
@@ -37,10 +52,20 @@ class Action:
     mutates: bool = False
     show: bool = True  # in the footer (the footer must fit 80 columns)
     priority: bool = False
+    reach: Reach = "some"  # how a scope must reach ``path``: see the module's docstring
 
     def __post_init__(self) -> None:
         if self.mutates and (self.capability is None or self.path is None):
             raise ValueError(f"mutating action {self.id} must declare its capability and resource path")
+        last = self.path.rpartition("/")[2] if self.path else None
+        if self.reach == "new" and not (last == "*" or (last or "").startswith("{")):
+            # (or in a placeholder: the node fills in a pattern that ends in it)
+            raise ValueError(f"action {self.id} creates: its path must end in the '*' that names the new resource")
+        if self.reach == "row" and self.path is None:
+            raise ValueError(f"action {self.id} acts on a row: its path must be the pattern of the rows")
+        if self.mutates and self.reach == "some" and last in ("*", "**"):
+            # Reaching *some* path of `apps/*` is what offered `n` on Apps to an admin of crm only.
+            raise ValueError(f"mutating action {self.id}: a path ending in a wildcard needs reach='new' or 'row'")
 
     @property
     def verb(self) -> str:
@@ -54,8 +79,8 @@ class Action:
 
 
 def _write(id: str, key: str, action: str, description: str, help: str, capability: str, path: str,
-           operation: Operation = "write", show: bool = True) -> Action:
-    return Action(id, key, action, description, help, capability, path, operation, mutates=True, show=show)
+           operation: Operation = "write", show: bool = True, *, reach: Reach = "some") -> Action:
+    return Action(id, key, action, description, help, capability, path, operation, mutates=True, show=show, reach=reach)
 
 
 ACTIONS: dict[str, Action] = {
@@ -74,40 +99,45 @@ ACTIONS: dict[str, Action] = {
         Action("filter.clear", "escape", "clear_filter", "Clear filter", "Drop the filter and show every row", show=False),
         Action("open", "enter", "select_cursor", "Open", "Open the row under the cursor"),
         # apps
-        _write("apps.new", "n", "new", "New", "Create an app", "apps.write", "apps/*"),
-        _write("apps.edit", "e", "edit", "Edit", "Rename or describe the app", "apps.write", "apps/*"),
-        _write("apps.delete", "d", "delete", "Delete", "Delete the app and everything in it", "apps.write", "apps/*", "delete"),
+        _write("apps.new", "n", "new", "New", "Create an app", "apps.write", "apps/*", reach="new"),
+        _write("apps.edit", "e", "edit", "Edit", "Rename or describe the app", "apps.write", "apps/*", reach="row"),
+        _write("apps.delete", "d", "delete", "Delete", "Delete the app and everything in it", "apps.write", "apps/*", "delete",
+               reach="row"),
         # one app's tabs
         Action("app.roles", "1", "tab('roles')", "Roles", "The app's roles", show=False),
         Action("app.permissions", "2", "tab('permissions')", "Permissions", "The app's permissions", show=False),
         Action("app.members", "3", "tab('members')", "Members", "Who holds which role", show=False),
         Action("app.keys", "4", "tab('keys')", "Keys", "The app's keys", show=False),
-        _write("roles.new", "n", "new", "New", "Create a role", "apps.write", "apps/{app}/roles/*"),
-        _write("roles.edit", "e", "edit", "Edit", "Edit the role and its permissions", "apps.write", "apps/{app}/roles/*"),
+        _write("roles.new", "n", "new", "New", "Create a role", "apps.write", "apps/{app}/roles/*", reach="new"),
+        _write("roles.edit", "e", "edit", "Edit", "Edit the role and its permissions", "apps.write", "apps/{app}/roles/*",
+               reach="row"),
         _write("roles.delete", "d", "delete", "Delete", "Delete the role; its members lose it", "apps.write",
-               "apps/{app}/roles/*", "delete"),
-        _write("permissions.new", "n", "new", "New", "Create a permission", "apps.write", "apps/{app}/permissions/*"),
+               "apps/{app}/roles/*", "delete", reach="row"),
+        _write("permissions.new", "n", "new", "New", "Create a permission", "apps.write", "apps/{app}/permissions/*",
+               reach="new"),
         _write("permissions.delete", "d", "delete", "Delete", "Delete the permission from every role", "apps.write",
-               "apps/{app}/permissions/*", "delete"),
-        _write("members.new", "n", "new", "New", "Grant a role to a user", "grants.write", "apps/{app}/members/*"),
+               "apps/{app}/permissions/*", "delete", reach="row"),
+        _write("members.new", "n", "new", "New", "Grant a role to a user", "grants.write", "apps/{app}/members/*",
+               reach="new"),
         _write("members.delete", "d", "delete", "Delete", "Remove one of the member's roles", "grants.write",
-               "apps/{app}/members/*", "delete"),
+               "apps/{app}/members/*", "delete", reach="row"),
         # keys
         Action("keys.kind", "k", "cycle_kind", "Kind", "Show app keys, admin tokens, or both"),
         Action("keys.status", "s", "cycle_status", "Status", "Show active, expired or revoked keys"),
         Action("key.close", "escape,q", "close", "Close", "Close the key's record"),
         # users
-        _write("users.new", "n", "new", "New", "Create a user", "users.write", "users/*"),
-        _write("users.edit", "e", "edit", "Edit", "Rename the user", "users.write", "users/*"),
-        _write("users.delete", "d", "delete", "Delete", "Delete the user and their grants", "users.write", "users/*", "delete"),
+        _write("users.new", "n", "new", "New", "Create a user", "users.write", "users/*", reach="new"),
+        _write("users.edit", "e", "edit", "Edit", "Rename the user", "users.write", "users/*", reach="row"),
+        _write("users.delete", "d", "delete", "Delete", "Delete the user and their grants", "users.write", "users/*", "delete",
+               reach="row"),
         _write("users.toggle-active", "x", "toggle_active", "(De)activate", "Cut or restore all access, grants kept",
-               "users.write", "users/*"),
+               "users.write", "users/*", reach="row"),
         Action("users.active-filter", "a", "cycle_filter", "Active filter", "Show all, active or deactivated users",
                show=False),
         # one user
         _write("user.grant", "g", "grant", "Grant role", "Grant a role in an app", "grants.write", "apps/*/members/{email}"),
         _write("user.remove-grant", "d", "remove", "Remove role", "Remove the role under the cursor", "grants.write",
-               "apps/*/members/{email}", "delete"),
+               "apps/*/members/{email}", "delete", reach="row"),
         _write("user.toggle-active", "x", "toggle_active", "(De)activate", "Cut or restore all access, grants kept",
                "users.write", "users/{email}"),
         _write("user.edit", "e", "edit", "Edit", "Rename the user", "users.write", "users/{email}"),

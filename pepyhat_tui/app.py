@@ -16,13 +16,19 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from pepyhat import schemas, scopes
-from pepyhat_tui.actions import Action, bindings, by_binding
+from pepyhat_tui.actions import Action, Reach, bindings, by_binding
 from pepyhat_tui.client import ClientError, PepyHatClient
 from pepyhat_tui.config import Target
 from pepyhat_tui.text import printable
 
 READ_CAPABILITIES = schemas.READ_CAPABILITIES
 SCREENS = {"apps": "Apps", "users": "Users", "keys": "Keys"}
+# How a scope reaches an action's path (see pepyhat_tui.actions): a row's path is concrete.
+REACH_CHECKS: dict[Reach, Callable[[str, str], bool]] = {
+    "some": scopes.intersects,
+    "new": scopes.covers,
+    "row": scopes.matches,
+}
 
 
 def _apps_screen() -> Screen:
@@ -83,23 +89,34 @@ class PepyHatApp(App[None]):
             return False
         return not (set(self.identity.capabilities) - READ_CAPABILITIES)
 
-    def allows(self, capability: str, path: str | None = None, operation: str = "read") -> bool:
-        """Could the token do this somewhere under ``path`` (a resource pattern)?"""
+    def allows(self, capability: str, path: str | None = None, operation: str = "read", reach: Reach = "some") -> bool:
+        """Could the token do this to ``path``: some path of the pattern, every one (``new``), or this one (``row``)?"""
         identity = self.identity
         if identity is None or capability not in identity.capabilities:
             return False
         if path is None:
             return True
-        return any(scopes.allows(s.operations, operation) and scopes.intersects(s.path, path) for s in identity.scopes)
+        check = REACH_CHECKS[reach]
+        return any(scopes.allows(s.operations, operation) and check(s.path, path) for s in identity.scopes)
 
-    def offers(self, action: Action, context: dict[str, str]) -> bool:
-        """Is this registry action offered here?  Never a change on a read-only dashboard."""
+    def offers(self, action: Action, context: dict[str, str], row: str | None = None) -> bool:
+        """Is this registry action offered here (``row``: the resource under the cursor)?
+
+        Never a change on a read-only dashboard; a row action only on a row its pattern names.
+        """
         if action.mutates and self.read_only:
             return False
+        try:
+            path = action.path.format_map(context) if action.path else None
+        except KeyError:  # a placeholder this node cannot fill: it has nothing to act on
+            return False
+        if action.reach == "row":
+            if row is None or path is None or not scopes.matches(path, row):
+                return False
+            path = row
         if action.capability is None:
             return True
-        path = action.path.format(**context) if action.path else None
-        return self.allows(action.capability, path, action.operation)
+        return self.allows(action.capability, path, action.operation, action.reach)
 
     # -- what reaches the terminal ---------------------------------------------
 

@@ -2,9 +2,10 @@
 
 A node's ``BINDINGS`` come from ``actions.bindings(...)``; ``check_action`` looks
 each bound action up in the registry and offers it only when the token may run
-it (and, for a change, when the dashboard is not read-only).  An action that is
-not offered is hidden everywhere: no key, no footer entry, no `?` row, no
-palette entry.
+it (and, for a change, when the dashboard is not read-only); an action on a
+row is checked against the row under the cursor (``selected_path``).  An action
+that is not offered is hidden everywhere: no key, no footer entry, no `?` row,
+no palette entry.
 """
 
 from __future__ import annotations
@@ -31,6 +32,21 @@ def declared_actions(cls: type) -> dict[str, Action]:
     return found
 
 
+def segment(name: str) -> str:
+    """A name as one segment of a resource path.
+
+    A name that cannot be one (empty, or holding ``/``: text the service refuses,
+    so only a broken or hostile one) stands as ``*``, which only a scope with a
+    wildcard there reaches.
+    """
+    return name if name and "/" not in name else "*"
+
+
+def resource_path(*names: str) -> str:
+    """A row's resource path from its names: ``resource_path("apps", slug, "roles", role)``."""
+    return "/".join(map(segment, names))
+
+
 class UsesDashboard:
     """Mix in before a Textual node class to reach the app, typed: ``self.dashboard``."""
 
@@ -43,8 +59,19 @@ class Guarded(UsesDashboard):
     """Mix in before a Textual node class: ``class ListPane(Guarded, Vertical)``."""
 
     def action_context(self) -> dict[str, str]:
-        """Values for the ``{app}``/``{email}`` placeholders of this node's resource paths."""
+        """Values for the ``{app}``/``{email}`` placeholders of this node's resource paths.
+
+        A name goes through ``segment``, as in ``resource_path``, so the two agree.
+        """
         return {}
+
+    def selected_path(self) -> str | None:
+        """The resource path of the row under the cursor (``apps/crm``), for ``reach="row"`` actions.
+
+        None when there is no row: then no row action is offered.  A node showing rows
+        overrides it and calls ``refresh_bindings()`` when the cursor moves.
+        """
+        return None
 
     def action_available(self, action: str) -> bool:
         """State, not permission: is there a filter to clear, a screen to go back to?"""
@@ -56,7 +83,8 @@ class Guarded(UsesDashboard):
         entry = declared_actions(type(self)).get(action)
         if entry is None:
             return True
-        return True if self.dashboard.offers(entry, self.action_context()) else False
+        row = self.selected_path() if entry.reach == "row" else None
+        return True if self.dashboard.offers(entry, self.action_context(), row) else False
 
     # -- talking to the service ------------------------------------------------
 

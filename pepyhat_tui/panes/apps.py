@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pepyhat import schemas
 from pepyhat_tui.actions import bindings
+from pepyhat_tui.guarded import resource_path
 from pepyhat_tui.panes.base import ListPane
 from pepyhat_tui.text import join, plural
 
@@ -28,6 +29,9 @@ class AppsPane(ListPane):
 
     def row_key(self, app: schemas.App) -> str:
         return app.slug
+
+    def row_path(self, app: schemas.App) -> str:
+        return resource_path("apps", app.slug)
 
     def open(self, app: schemas.App) -> None:
         self.open_by_name(app.slug)

@@ -20,7 +20,7 @@ from textual.widgets import Input
 
 from pepyhat.schemas import Page
 from pepyhat_tui.actions import bindings
-from pepyhat_tui.guarded import Guarded
+from pepyhat_tui.guarded import Guarded, segment
 from pepyhat_tui.widgets.filter_input import FilterInput
 from pepyhat_tui.widgets.paged_table import PagedTable
 
@@ -62,6 +62,10 @@ class ListPane(Guarded, Vertical):
 
     def row_key(self, item: Any) -> str:
         raise NotImplementedError
+
+    def row_path(self, item: Any) -> str | None:
+        """The row's resource path (``apps/crm/roles/admin``): what its ``reach="row"`` actions touch."""
+        return None
 
     def open(self, item: Any) -> None:
         """Enter on a row."""
@@ -112,6 +116,17 @@ class ListPane(Guarded, Vertical):
         self.table.focus()
 
     # -- events -----------------------------------------------------------------
+
+    def selected_path(self) -> str | None:
+        item = self.table.selected()
+        return None if item is None else self.row_path(item)
+
+    @on(PagedTable.RowHighlighted)
+    @on(PagedTable.Loaded)
+    def _row_moved(self) -> None:
+        # Row actions are offered per row (crm's, not wiki's): the footer follows the cursor.
+        # (Loaded too: a reload can empty the table or keep the cursor without a highlight.)
+        self.refresh_bindings()
 
     @on(PagedTable.RowSelected)
     def _open(self, event: PagedTable.RowSelected) -> None:
@@ -170,4 +185,4 @@ class AppPane(ListPane):
         self.app_slug = app_slug
 
     def action_context(self) -> dict[str, str]:
-        return {"app": self.app_slug}
+        return {"app": segment(self.app_slug)}

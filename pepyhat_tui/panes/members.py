@@ -5,6 +5,7 @@ from __future__ import annotations
 from pepyhat import schemas
 from pepyhat_tui.actions import bindings
 from pepyhat_tui.formatting import grant_summary, yes_no
+from pepyhat_tui.guarded import resource_path
 from pepyhat_tui.panes.base import AppPane
 from pepyhat_tui.text import join
 
@@ -22,6 +23,9 @@ class MembersPane(AppPane):
 
     def row_key(self, member: schemas.Member) -> str:
         return member.email
+
+    def row_path(self, member: schemas.Member) -> str:
+        return resource_path("apps", self.app_slug, "members", member.email)
 
     def open(self, member: schemas.Member) -> None:
         from pepyhat_tui.screens.user_detail import UserDetailScreen

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pepyhat import schemas
 from pepyhat_tui.actions import bindings
+from pepyhat_tui.guarded import resource_path
 from pepyhat_tui.panes.base import AppPane
 from pepyhat_tui.text import join
 
@@ -21,6 +22,9 @@ class PermissionsPane(AppPane):
 
     def row_key(self, permission: schemas.Permission) -> str:
         return permission.slug
+
+    def row_path(self, permission: schemas.Permission) -> str:
+        return resource_path("apps", self.app_slug, "permissions", permission.slug)
 
     def action_new(self) -> None:
         from pepyhat_tui.screens.permission_form import PermissionForm

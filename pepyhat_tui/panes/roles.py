@@ -5,6 +5,7 @@ from __future__ import annotations
 from pepyhat import schemas
 from pepyhat_tui.actions import bindings
 from pepyhat_tui.client import ClientError, all_pages
+from pepyhat_tui.guarded import resource_path
 from pepyhat_tui.panes.base import AppPane
 from pepyhat_tui.text import join, plural
 
@@ -22,6 +23,9 @@ class RolesPane(AppPane):
 
     def row_key(self, role: schemas.Role) -> str:
         return role.slug
+
+    def row_path(self, role: schemas.Role) -> str:
+        return resource_path("apps", self.app_slug, "roles", role.slug)
 
     def open(self, role: schemas.Role) -> None:
         if self.check_action("edit", ()):

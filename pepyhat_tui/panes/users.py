@@ -2,14 +2,52 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from pepyhat import schemas
 from pepyhat_tui.actions import bindings
 from pepyhat_tui.formatting import relative, yes_no
+from pepyhat_tui.guarded import Guarded, resource_path
 from pepyhat_tui.panes.base import ListPane
 from pepyhat_tui.text import join
 
 ACTIVE_FILTERS = (None, True, False)
 ACTIVE_LABELS = {None: "all", True: "active only", False: "deactivated only"}
+
+
+def toggle_active(node: Guarded, email: str, name: str | None, active: bool, then: Callable[[schemas.User], None]) -> None:
+    """`x` on a user, from the list or their page.
+
+    Deactivating cuts every access at once, so it asks first, like a delete (the
+    email typed on a red profile).  Reactivating restores what the grants give and
+    destroys nothing, so it does not ask.
+    """
+    dashboard = node.dashboard
+
+    def send() -> None:
+        node.mutate(
+            lambda: dashboard.client.update_user(email, schemas.UserUpdate(active=not active)),
+            f"{'Deactivated' if active else 'Reactivated'} {email}",
+            then,
+        )
+
+    if not active:
+        send()
+        return
+    from pepyhat_tui.screens.confirm import ConfirmScreen
+
+    lines = [
+        join("User ", (email, "bold"), " (", (name or "no name", ""), ") loses ", ("all access in every app", "bold"),
+             " at once: every app asking about them is told no roles, no permissions."),
+        "Their grants are kept: reactivate (x) and the access comes back as it was.",
+    ]
+    dashboard.push_screen(
+        ConfirmScreen(
+            join("Deactivate user ", (email, ""), "?"), lines, confirm_label="Deactivate",
+            type_to_confirm=email if dashboard.target.color == "red" else None,
+        ),
+        lambda yes: send() if yes else None,
+    )
 
 
 class UsersPane(ListPane):
@@ -29,6 +67,9 @@ class UsersPane(ListPane):
 
     def row_key(self, user: schemas.User) -> str:
         return user.email
+
+    def row_path(self, user: schemas.User) -> str:
+        return resource_path("users", user.email)
 
     def subtitle(self) -> str:
         return f"({ACTIVE_LABELS[self.active_filter]})"
@@ -74,14 +115,8 @@ class UsersPane(ListPane):
 
     def action_toggle_active(self) -> None:
         user = self.table.selected()
-        if user is None:
-            return
-        verb = "Deactivated" if user.active else "Reactivated"
-        self.mutate(
-            lambda: self.dashboard.client.update_user(user.email, schemas.UserUpdate(active=not user.active)),
-            f"{verb} {user.email}",
-            self.table.replace,
-        )
+        if user is not None:
+            toggle_active(self, user.email, user.name, user.active, self.table.replace)
 
     def action_delete(self) -> None:
         from pepyhat_tui.screens.confirm import ConfirmScreen

@@ -10,6 +10,7 @@ from textual.widgets import Select
 
 from pepyhat import schemas
 from pepyhat_tui.client import ClientError, PepyHatClient, all_pages
+from pepyhat_tui.guarded import resource_path
 from pepyhat_tui.screens.form import FormScreen, field
 from pepyhat_tui.text import join
 
@@ -62,8 +63,15 @@ class GrantForm(FormScreen):
             self.show_error(exc.message)
             return
         select = self.query_one("#app", Select)
-        select.set_options([(join((a.slug, ""), " — ", (a.name, "")), a.slug) for a in apps])
+        grantable = [a for a in apps if self._may_grant_in(a.slug)]
+        select.set_options([(join((a.slug, ""), " — ", (a.name, "")), a.slug) for a in grantable])
         select.prompt = "choose an app"
+
+    def _may_grant_in(self, app: str) -> bool:
+        """Offer only the apps where the token's scopes reach this member: readable is not enough."""
+        if self.fixed_email is None:  # any member: the email is typed
+            return self.dashboard.allows("grants.write", resource_path("apps", app, "members") + "/*", "write", "new")
+        return self.dashboard.allows("grants.write", resource_path("apps", app, "members", self.fixed_email), "write", "row")
 
     @work(group="options", exclusive=True)
     async def _load_roles(self, app: str) -> None:

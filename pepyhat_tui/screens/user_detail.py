@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
+from textual.widgets import DataTable
 
 from pepyhat import schemas
 from pepyhat_tui.actions import bindings
 from pepyhat_tui.client import ClientError
 from pepyhat_tui.formatting import relative, yes_no
+from pepyhat_tui.guarded import resource_path, segment
+from pepyhat_tui.panes.users import toggle_active
 from pepyhat_tui.screens.base import DataScreen
 from pepyhat_tui.text import join, plural
 from pepyhat_tui.widgets.table import Table
@@ -28,7 +32,7 @@ class UserDetailScreen(DataScreen):
         return f"User {self.email}"
 
     def action_context(self) -> dict[str, str]:
-        return {"email": self.email}
+        return {"email": segment(self.email)}
 
     def compose(self) -> ComposeResult:
         yield from self.chrome_top()
@@ -91,6 +95,7 @@ class UserDetailScreen(DataScreen):
                     app.app, role, grant.granted_by, relative(grant.granted_at, now), expires,
                     permissions if not grant.expired else "", key=key,
                 )
+        self.refresh_bindings()  # the rows (and so the row under the cursor) are new
 
     def selected_grant(self) -> tuple[str, str] | None:
         table = self.grants_table
@@ -98,6 +103,14 @@ class UserDetailScreen(DataScreen):
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return self.grant_rows.get(key)
+
+    def selected_path(self) -> str | None:
+        chosen = self.selected_grant()
+        return None if chosen is None else resource_path("apps", chosen[0], "members", self.email)
+
+    @on(DataTable.RowHighlighted, "#access")
+    def _grant_moved(self) -> None:
+        self.refresh_bindings()  # remove-grant is offered per row: crm's, not wiki's
 
     def action_grant(self) -> None:
         from pepyhat_tui.screens.grant_form import GrantForm
@@ -125,14 +138,9 @@ class UserDetailScreen(DataScreen):
         )
 
     def action_toggle_active(self) -> None:
-        if self.access is None:
-            return
-        active = self.access.active
-        self.mutate(
-            lambda: self.dashboard.client.update_user(self.email, schemas.UserUpdate(active=not active)),
-            f"{'Deactivated' if active else 'Reactivated'} {self.email}",
-            lambda _: self.reload(),
-        )
+        if self.access is not None:
+            access = self.access
+            toggle_active(self, self.email, access.name, access.active, lambda _: self.reload())
 
     def action_edit(self) -> None:
         from pepyhat_tui.screens.user_form import UserForm

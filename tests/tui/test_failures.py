@@ -231,7 +231,7 @@ async def test_proxy_error_page_and_timeout(service):
         # A change that times out: a toast, the row as it was.
         email = screen.table.selected().email
         before = len(toasts)
-        await keys(pilot, "x")
+        await keys(pilot, "x", "y")  # deactivate, confirmed
         await until(pilot, lambda: len(toasts) > before, "the toast")
         assert toasts[-1] == ("Not done (timeout)", "the service did not answer in time", "error")
         assert str(screen.table.get_cell(email, "status")) == "active"
@@ -241,7 +241,7 @@ async def test_proxy_error_page_and_timeout(service):
         await expect_recovery(pilot, screen)
         async with service.http() as http:
             assert (await http.get(f"/api/v1/users/{email}")).json()["active"] is True
-        await keys(pilot, "x")  # and the same change now goes through
+        await keys(pilot, "x", "y")  # and the same change now goes through
         await until(pilot, lambda: str(screen.table.get_cell(email, "status")) == "inactive", "the row deactivated")
 
 
@@ -298,14 +298,17 @@ async def test_missing_capability_then_granted(service):
 
 
 async def test_change_outside_the_tokens_scope_is_refused(service):
-    # May write one user only; reads everything.
-    token = service.mint(["users.read", "users.write"], scopes=["**=read", "users/someone@example.com=*"], name="narrow")
+    # Writes every user when the dashboard signs in; narrowed to one user (reads everything) after.
+    token = service.mint(["users.read", "users.write"], scopes=["**=read", "users/*=*"], name="narrow")
     app = service.dashboard(token)
     toasts = record_toasts(app)
     async with service.http() as operator, app.run_test(size=SIZE) as pilot:
         screen = await open_users(pilot)
         email = screen.table.selected().email
-        await keys(pilot, "x")
+        narrowed = [{"path": "**", "operations": ["read"]}, {"path": "users/someone@example.com", "operations": ["*"]}]
+        response = await operator.patch(f"/api/v1/keys/{app.identity.id}", json={"scopes": narrowed})
+        assert response.status_code == 200, response.text
+        await keys(pilot, "x", "y")  # still offered: the dashboard learnt its scopes at sign-in
         await until(pilot, lambda: any(t[0] == "Not done (forbidden)" for t in toasts), "the refusal")
         async with service.http(token) as as_token:
             refused = await as_token.patch(f"/api/v1/users/{email}", json={"active": False})

@@ -207,22 +207,44 @@ async def test_edit_user_name_and_escape_cancels(service):
         assert user["name"] == "Bo Li" and user["active"] is True
 
 
-async def test_deactivate_and_reactivate(service):
+async def test_deactivate_asks_first_and_reactivate_does_not(service):
     app = service.dashboard()
     toasts = record_toasts(app)
     async with service.http() as http, app.run_test(size=SIZE) as pilot:
         screen = await open_users(pilot)
         email = screen.table.selected().email
+        name = screen.table.selected().name
         assert row(screen.table, email)[2] == "active"
 
-        await keys(pilot, "x")  # reversible: no dialog
+        # x asks: the dialog names the user and what happens; Cancel has the focus.
+        await keys(pilot, "x")
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmScreen)
+        assert str(dialog.heading) == f"Deactivate user {email}?"
+        text = " ".join(plain(line) for line in dialog.query(".dialog-line"))
+        assert email in text and name in text and "all access in every app" in text and "grants are kept" in text
+        assert str(dialog.query_one("#confirm").label) == "Deactivate"
+        assert app.focused is dialog.query_one("#cancel")
+        for cancel in ("enter", "n", "escape"):  # the focused Cancel, No, Escape: nothing changes
+            if app.screen is not dialog:
+                await keys(pilot, "x")
+                dialog = app.screen
+                assert isinstance(dialog, ConfirmScreen)
+            await keys(pilot, cancel)
+            assert app.screen is screen, cancel
+            assert (await http.get(f"/api/v1/users/{email}")).json()["active"] is True, cancel
+        assert row(screen.table, email)[2] == "active"
+        assert not any("Deactivated" in message for _, message, _ in toasts)
+
+        await keys(pilot, "x", "y")
         await until(pilot, lambda: row(screen.table, email)[2] == "inactive", "the row marked inactive")
         assert ("", f"Deactivated {email}", "information") in toasts
         assert (await http.get(f"/api/v1/users/{email}")).json()["active"] is False
         # Deactivated users keep their grants (but get no access).
         assert (await api_access(http, email))["apps"]
 
-        await keys(pilot, "x")
+        await keys(pilot, "x")  # reactivating restores, destroys nothing: no dialog
+        assert app.screen is screen
         await until(pilot, lambda: row(screen.table, email)[2] == "active", "the row marked active")
         assert ("", f"Reactivated {email}", "information") in toasts
         assert (await http.get(f"/api/v1/users/{email}")).json()["active"] is True
@@ -285,6 +307,65 @@ async def test_delete_on_a_red_profile_needs_the_email_typed(service):
         await keys(pilot, "enter")
         await until(pilot, lambda: email not in screen.table.items, "the row gone")
         assert (await http.get(f"/api/v1/users/{email}")).status_code == 404
+
+
+async def test_red_profile_deactivate_needs_the_email_and_escape_closes(service):
+    app = service.dashboard(color="red")
+    async with service.http() as http, app.run_test(size=SIZE) as pilot:
+        email = "a@x.io"  # sorts first, short to type
+        assert (await http.post("/api/v1/users", json={"email": email, "name": "A"})).status_code == 201
+        screen = await open_users(pilot)
+        assert screen.table.selected().email == email
+
+        async def still_active() -> bool:
+            return (await http.get(f"/api/v1/users/{email}")).json()["active"] is True
+
+        # Escape closes the dialog wherever the focus is: on Cancel, in the input empty,
+        # half typed, or with the email typed and confirm enabled.
+        for typed_text in (None, "", "a@x", email):
+            await keys(pilot, "x")
+            dialog = app.screen
+            assert isinstance(dialog, ConfirmScreen) and email in dialog.heading
+            typed, confirm = dialog.query_one("#typed", Input), dialog.query_one("#confirm")
+            assert confirm.disabled
+            if typed_text is not None:
+                await keys(pilot, "shift+tab")  # from Cancel back to the input
+                assert app.focused is typed
+                await type_text(pilot, typed_text)
+                assert confirm.disabled is (typed_text != email)
+            await keys(pilot, "escape")
+            assert app.screen is screen, typed_text
+            assert await still_active(), typed_text
+        assert str(screen.table.get_cell(email, "status")) == "active"
+
+        # A stray y does not confirm; the email typed does.
+        await keys(pilot, "x", "y")
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmScreen) and await still_active()
+        await keys(pilot, "shift+tab")
+        await type_text(pilot, email)
+        await keys(pilot, "tab", "tab")
+        assert app.focused is dialog.query_one("#confirm")
+        await keys(pilot, "enter")
+        assert app.screen is screen
+        await until(pilot, lambda: str(screen.table.get_cell(email, "status")) == "inactive", "the row deactivated")
+        assert not await still_active()
+
+
+async def test_red_profile_escape_closes_a_delete_dialog_from_the_input(service):
+    app = service.dashboard(color="red")
+    async with service.http() as http, app.run_test(size=SIZE) as pilot:
+        screen = await open_users(pilot)
+        email = screen.table.selected().email
+        await keys(pilot, "d", "shift+tab")
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmScreen) and app.focused is dialog.query_one("#typed", Input)
+        await type_text(pilot, email)
+        assert not dialog.query_one("#confirm").disabled
+        await keys(pilot, "escape")
+        assert app.screen is screen
+        assert (await http.get(f"/api/v1/users/{email}")).status_code == 200
+        assert email in screen.table.items
 
 
 # -- the detail ------------------------------------------------------------------
@@ -488,6 +569,10 @@ async def test_detail_deactivate_keeps_grants_and_the_list_follows(service):
         assert "deactivated" not in title(detail)
 
         await keys(pilot, "x")
+        assert isinstance(app.screen, ConfirmScreen) and email in app.screen.heading
+        await keys(pilot, "escape")
+        assert app.screen is detail and (await http.get(f"/api/v1/users/{email}")).json()["active"] is True
+        await keys(pilot, "x", "y")
         await until(pilot, lambda: "deactivated: no access anywhere" in title(detail), "the deactivated title")
         assert "inactive" in title(detail)
         after = await api_access(http, email)
