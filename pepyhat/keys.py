@@ -28,6 +28,9 @@ ID_PATTERN = r"key_[0-9A-Za-z]{16}"
 # Read with fullmatch: `$` alone would accept a trailing newline.
 _SHAPE = re.compile(KEY_PATTERN)
 _START = re.compile(KEY_START_PATTERN)
+# The same shape inside a longer text (a URL, a log line).  Shape only: a key with a
+# bad checksum, or one with characters after it, is still someone's secret.
+_EMBEDDED = re.compile(KEY_PATTERN.removeprefix("^").removesuffix("$"))
 
 
 class MalformedKey(ValueError):
@@ -68,6 +71,16 @@ def parse(plaintext: str) -> KeyKind:
     if not secrets.compare_digest(checksum(body), check):
         raise MalformedKey("bad checksum")
     return KINDS[match.group(1)]
+
+
+def contains_key(text: str) -> bool:
+    """Does ``text`` hold something shaped like a key anywhere in it?"""
+    return _EMBEDDED.search(text) is not None
+
+
+def redact(text: str) -> str:
+    """``text`` with every key-shaped part cut to its start and an ellipsis: ``phk_Ab12Cd…``."""
+    return _EMBEDDED.sub(lambda m: m.group()[:START_LEN] + "\u2026", text)
 
 
 def is_start(value: str) -> bool:

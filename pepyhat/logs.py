@@ -1,6 +1,8 @@
 """Structured JSON logs: one object a line, with request id and key id.
 
-Headers and bodies are never logged, so a key cannot end up here.
+Headers and bodies are never logged.  A URL can still carry a key (the service
+refuses it, but the refusal is logged too): whatever is key-shaped in a line is
+cut to the key's start, here and in uvicorn's own access log should it be on.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ import json
 import logging
 import sys
 from datetime import datetime, timezone
+
+from pepyhat import keys
 
 _FIELDS = ("request_id", "key_id", "method", "path", "route", "status", "duration_ms", "client", "event")
 
@@ -19,15 +23,28 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": keys.redact(record.getMessage()),
         }
         for field in _FIELDS:
             value = getattr(record, field, None)
             if value is not None:
-                entry[field] = value
+                entry[field] = keys.redact(value) if isinstance(value, str) else value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+            entry["exception"] = keys.redact(self.formatException(record.exc_info))
+        return json.dumps(entry, default=lambda value: keys.redact(str(value)))
+
+
+class RedactKeys(logging.Filter):
+    """Cut key-shaped text in a record's message and arguments (uvicorn's access log has the query string)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = keys.redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(keys.redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: keys.redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        return True
 
 
 def configure(level: str = "INFO") -> None:
@@ -39,5 +56,9 @@ def configure(level: str = "INFO") -> None:
         logger.handlers[:] = [handler]
         logger.setLevel(level.upper())
         logger.propagate = False
-    # Our middleware writes the access log, with request and key ids.
-    logging.getLogger("uvicorn.access").disabled = True
+    # Our middleware writes the access log, with request and key ids; uvicorn's stays off,
+    # and should anything turn it back on, it logs no key.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.disabled = True
+    if not any(isinstance(f, RedactKeys) for f in uvicorn_access.filters):
+        uvicorn_access.addFilter(RedactKeys())

@@ -28,7 +28,7 @@ router = APIRouter(tags=["data plane"])
 NO_STORE = {"Cache-Control": "no-store"}
 _ERRORS = {
     401: {"model": schemas.ErrorEnvelope, "description": "missing_api_key"},
-    400: {"model": schemas.ErrorEnvelope, "description": "missing_app"},
+    400: {"model": schemas.ErrorEnvelope, "description": "missing_app; secret_in_url (a key in the URL: send it in X-API-Key)"},
     403: {"model": schemas.ErrorEnvelope, "description": "invalid_api_key, key_revoked, key_expired, key_not_for_app"},
     404: {"model": schemas.ErrorEnvelope, "description": "app_not_found"},
     429: {"model": schemas.ErrorEnvelope, "description": "rate_limited"},
@@ -139,7 +139,10 @@ router.add_api_route(
 @router.get(
     "/api/v1/auth/validate",
     response_model=schemas.ValidateResponse,
-    responses={401: {"model": schemas.ErrorEnvelope}},
+    responses={
+        400: {"model": schemas.ErrorEnvelope, "description": "secret_in_url: a key in the URL (send it in a header)"},
+        401: {"model": schemas.ErrorEnvelope},
+    },
 )
 def validate(request: Request) -> JSONResponse:
     """Is this key (``X-API-Key`` or ``Authorization: Bearer``) live, and what may it do?"""

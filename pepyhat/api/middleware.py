@@ -11,16 +11,43 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import parse_qsl, unquote_plus
 
-from pepyhat import metrics
+from pepyhat import keys, metrics
+from pepyhat.schemas import escaped
 
 MAX_BODY = 1024 * 1024
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 access_log = logging.getLogger("pepyhat.access")
 
 
-def _error(status: int, code: str, message: str, request_id: str) -> tuple[dict, dict]:
-    body = json.dumps({"error": {"code": code, "message": message, "details": {}}}).encode()
+SECRET_IN_URL = (
+    "a key was sent in the URL, where proxies, browsers and logs keep it: send keys only in headers "
+    "and bodies. To identify a key, POST /api/v1/keys/lookup with {\"key\": \"...\"} in the body"
+)
+
+
+def secret_in_url(path: str, query_string: bytes) -> dict | None:
+    """Where a key-shaped string sits in the URL (for the refusal's details), or None.
+
+    The query is read decoded, as the routes would read it, so percent-encoding hides nothing.
+    """
+    if keys.contains_key(path):
+        return {"in": "path"}
+    if not query_string:
+        return None
+    raw = query_string.decode("latin-1")
+    for name, value in parse_qsl(raw, keep_blank_values=True):
+        if keys.contains_key(value) or keys.contains_key(name):
+            # The name is the caller's text: echoed cut (it may be the key) and escaped.
+            return {"in": "query", "parameter": escaped(keys.redact(name))}
+    if keys.contains_key(unquote_plus(raw)):  # across separators parse_qsl splits on
+        return {"in": "query"}
+    return None
+
+
+def _error(status: int, code: str, message: str, request_id: str, details: dict | None = None) -> tuple[dict, dict]:
+    body = json.dumps({"error": {"code": code, "message": message, "details": details or {}}}).encode()
     start = {
         "type": "http.response.start",
         "status": status,
@@ -77,6 +104,13 @@ class RequestContext:
             # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the database (a 500).
             if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
                 for message in _error(400, "bad_request", "NUL characters are not allowed in URLs", request_id):
+                    await send(message)
+                status_holder[0] = 400
+                return
+            # Secrets travel only in headers and bodies (DESIGN, Keys): a URL is logged and kept.
+            where = secret_in_url(scope["path"], scope.get("query_string", b""))
+            if where is not None:
+                for message in _error(400, "secret_in_url", SECRET_IN_URL, request_id, where):
                     await send(message)
                 status_holder[0] = 400
                 return
@@ -147,7 +181,7 @@ class RequestContext:
                     "request_id": request_id,
                     "key_id": scope["state"].get("key_id"),
                     "method": method,
-                    "path": scope["path"],
+                    "path": keys.redact(scope["path"]),  # a key there is refused, and the refusal logged: cut
                     "route": template,
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 2),

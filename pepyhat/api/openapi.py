@@ -28,6 +28,7 @@ RESOURCES = {
     "users": "user", "keys": "key", "tokens": "key",
 }
 _PLACEHOLDER = re.compile(r"^\{([^}]+)\}$")
+SECRET_IN_URL_REASON = "a key-shaped string in the path or query; keys go in headers and bodies (POST /api/v1/keys/lookup)"
 SECURITY_SCHEMES = {
     "adminToken": {"type": "http", "scheme": "bearer", "description": "An admin token (pha_...): the admin API"},
     "appKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "An app key (phk_...): the data plane"},
@@ -66,6 +67,8 @@ def admin_errors(route: APIRoute, rule: Rule) -> dict[int, list[str]]:
 
     if path_params or query:
         errors[400].append("bad_request: a NUL character in the URL")
+    # Any URL can carry one (api/middleware.py), and every admin route documents a 400 already.
+    errors[400].append(f"secret_in_url: {SECRET_IN_URL_REASON}")
     if body:
         errors[400].append("invalid_json: the body is not JSON")
     if "cursor" in query:

@@ -223,8 +223,13 @@ def test_401_missing_api_key(service, make):
     assert_error(authz(service, email, app, key=""), 401, "missing_api_key")
     # Only X-API-Key counts: a perfectly good key elsewhere is not accepted.
     assert_error(authz(service, email, app, headers={"Authorization": f"Bearer {key}"}), 401, "missing_api_key")
+    # In the query string it is refused before anything else, as in every URL (test_secret_in_url):
+    # it has leaked into logs on the way, which the caller must hear of.
     for name in ("api_key", "key", "X-API-Key", "apikey"):
-        assert_error(authz(service, email, app, params={name: key}), 401, "missing_api_key")
+        response = authz(service, email, app, params={name: key})
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["code"] == "secret_in_url"
+        assert response.json()["error"]["details"] == {"in": "query", "parameter": name}
 
 
 def test_400_missing_app(service, make):

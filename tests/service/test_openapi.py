@@ -87,6 +87,11 @@ def test_descriptions_name_the_codes(document):
     assert "escalation_denied" in ops["POST /api/v1/keys"]["responses"]["403"]["description"]
     assert "users.write" in ops["PATCH /api/v1/users/{email}"]["responses"]["403"]["description"]
     assert "last_superadmin" in ops["DELETE /api/v1/keys/{key_id}"]["responses"]["409"]["description"]
+    # A key in any URL is refused (api/middleware.py): every route that documents a 400 says so.
+    for name, op in ops.items():
+        if "400" in op["responses"]:
+            assert "secret_in_url" in op["responses"]["400"]["description"], name
+    assert "400" in ops["GET /api/v1/auth/validate"]["responses"]
 
 
 def test_every_error_anywhere_is_the_envelope(document):
