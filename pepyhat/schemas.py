@@ -473,7 +473,14 @@ class Key(Response):
     created_at: datetime
     created_by: str
     expires_at: datetime | None
-    last_used_at: datetime | None
+    last_used_at: datetime | None = Field(
+        description="The last request made with it, to the minute; a refused one once it is revoked or expired included"
+    )
+    last_used_from: str | None = Field(default=None, description="The client address of that request")
+    refused_since_revoke: int = Field(
+        default=0,
+        description="Requests refused with it once it was revoked or expired, on every node: is a leaked key still tried?",
+    )
     revoked_at: datetime | None
     revoked_by: str | None
     revoke_reason: str | None

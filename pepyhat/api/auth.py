@@ -52,10 +52,24 @@ def authenticate(request: Request, session: Session) -> Actor:
     try:
         key = check_key(session, token, "admin", now)
     except KeyRefused as exc:
+        note_refusal(request, exc, now)
         raise ApiError(401, "unauthorized", exc.message, {"reason": exc.code}) from None
     request.state.key_id = key.id
-    rt.usage.note(key.id, now)
+    rt.usage.note(key.id, now, client_address(request))
     return Actor.of_key(key)
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address (the data plane asks on every request: read off the scope)."""
+    client = request.scope.get("client")
+    return client[0] if client else None
+
+
+def note_refusal(request: Request, refused: KeyRefused, now: datetime) -> None:
+    """A dead key's refusal: counted against it (``refused_since_revoke``) and in the access log."""
+    if refused.key_id is not None:
+        request.state.key_id = refused.key_id
+        runtime(request).usage.refused(refused.key_id, now, client_address(request))
 
 
 async def json_body(request: Request) -> dict:
@@ -117,10 +131,7 @@ def authorize(request: Request, body: dict = Depends(json_body), session: Sessio
 
 def request_context(request: Request) -> Context:
     """What the audit notes of the request: its id (see api/middleware.py) and the client's address."""
-    return Context(
-        request_id=request.scope.get("state", {}).get("request_id"),
-        client=request.client.host if request.client else None,
-    )
+    return Context(request_id=request.scope.get("state", {}).get("request_id"), client=client_address(request))
 
 
 Authorized = Depends(authorize)

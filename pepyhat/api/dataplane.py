@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from pepyhat import keys, metrics, paths, schemas, scopes
-from pepyhat.api.auth import presented_key
+from pepyhat.api.auth import client_address, note_refusal, presented_key
 from pepyhat.api.errors import ApiError
 from pepyhat.api.runtime import Runtime, runtime
 from pepyhat.ratelimit import Decision, Limiter
@@ -47,8 +47,10 @@ async def _decide(rt: Runtime, request: Request, found: Found, app: str, email: 
         raise _refuse(403, "invalid_api_key", "invalid API key: unknown key")
     request.state.key_id = key.id
     if key.revoked_at is not None:
+        rt.usage.refused(key.id, now, client_address(request))
         raise _refuse(403, "key_revoked", "API key has been revoked")
     if key.expires_at is not None and key.expires_at <= now:
+        rt.usage.refused(key.id, now, client_address(request))
         raise _refuse(403, "key_expired", "API key has expired")
     if key.app_id is None:
         raise _refuse(404, "app_not_found", f"app {app!r} not found")
@@ -115,7 +117,7 @@ async def authz_check(request: Request) -> Response:
         found = await rt.reads.find(digest, app, email, now)
     headers = await _decide(rt, request, found, app, email, now)
     answer = found.access
-    rt.usage.note(found.key.id, now)
+    rt.usage.note(found.key.id, now, client_address(request))
     outcome = "allowed" if answer.active else ("inactive_user" if answer.found else "unknown_user")
     metrics.AUTHZ_DECISIONS.labels(outcome).inc()
     return Response(
@@ -162,8 +164,9 @@ def validate(request: Request) -> JSONResponse:
         try:
             key = check_key(session, token, None, now)
         except KeyRefused as exc:
+            note_refusal(request, exc, now)
             raise ApiError(401, "unauthorized", exc.message, {"reason": exc.code}, headers=NO_STORE) from None
         body = schemas.ValidatedKey(**key_view(key, now).model_dump())
     request.state.key_id = key.id
-    rt.usage.note(key.id, now)
+    rt.usage.note(key.id, now, client_address(request))
     return JSONResponse(schemas.ValidateResponse(valid=True, key=body).model_dump(mode="json"), headers=NO_STORE)

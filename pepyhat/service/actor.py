@@ -109,12 +109,17 @@ class Actor:
 
 
 class KeyRefused(Exception):
-    """Why a presented key is refused: one of invalid_api_key, key_revoked, key_expired."""
+    """Why a presented key is refused: one of invalid_api_key, key_revoked, key_expired.
 
-    def __init__(self, code: str, message: str) -> None:
+    ``key_id`` names a key that exists but is dead (revoked or expired): the caller
+    counts the refusal against it (``UsageTracker.refused``).
+    """
+
+    def __init__(self, code: str, message: str, key_id: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.key_id = key_id
 
 
 def check_key(session: Session, plaintext: str, kind: KeyKind | None, now: datetime) -> Key:
@@ -129,7 +134,7 @@ def check_key(session: Session, plaintext: str, kind: KeyKind | None, now: datet
     if key is None:
         raise KeyRefused("invalid_api_key", "invalid API key: unknown key")
     if key.revoked_at is not None:
-        raise KeyRefused("key_revoked", "API key has been revoked")
+        raise KeyRefused("key_revoked", "API key has been revoked", key.id)
     if key.expires_at is not None and key.expires_at <= now:
-        raise KeyRefused("key_expired", "API key has expired")
+        raise KeyRefused("key_expired", "API key has expired", key.id)
     return key

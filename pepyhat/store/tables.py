@@ -135,6 +135,10 @@ class Key(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Written with last_used_at, by the batched flush (pepyhat.usage), never per request.
+    last_used_from: Mapped[str | None] = mapped_column(String(100), default=None)
+    # Requests refused with the key once revoked or expired: is a leaked key still tried?
+    refused_since_revoke: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_by: Mapped[str | None] = mapped_column(String(200))
     revoke_reason: Mapped[str | None] = mapped_column(String(500))

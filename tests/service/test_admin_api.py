@@ -51,8 +51,8 @@ def one_page(client: httpx.Client, url: str, **params) -> list[dict]:
 
 
 def stored(key: dict) -> dict:
-    """A key record minus its plaintext and last_used_at (flushed in the background, at its own pace)."""
-    return {k: v for k, v in key.items() if k not in ("key", "last_used_at")}
+    """A key record minus its plaintext and what is flushed in the background, at its own pace (pepyhat.usage)."""
+    return {k: v for k, v in key.items() if k not in ("key", "last_used_at", "last_used_from", "refused_since_revoke")}
 
 
 def authz(service, key: str, email: str, app: str) -> httpx.Response:

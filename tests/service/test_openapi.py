@@ -94,6 +94,12 @@ def test_descriptions_name_the_codes(document):
     assert "400" in ops["GET /api/v1/auth/validate"]["responses"]
 
 
+def test_key_forensics_are_documented(document):
+    key = document["components"]["schemas"]["Key"]["properties"]
+    assert key["refused_since_revoke"]["type"] == "integer" and key["refused_since_revoke"]["default"] == 0
+    assert {"type": "string"} in key["last_used_from"]["anyOf"]
+
+
 def test_every_error_anywhere_is_the_envelope(document):
     for name, op in operations(document):
         for status, response in op["responses"].items():
