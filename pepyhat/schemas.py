@@ -166,6 +166,16 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def _span(value: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:  # well formed but over MAX_DURATION
+        raise PydanticCustomError("duration_too_long", str(exc)) from None
+
+
+# A duration read as a timedelta (a query parameter such as ``expires_within=7d``).
+Span = Annotated[Duration, AfterValidator(_span)]
+
 # An instant with its offset, and one that exists in UTC (the store keeps UTC).
 Instant = Annotated[
     AwareDatetime,

@@ -24,10 +24,15 @@ def list_keys(
     kind: schemas.KeyKind | None = None,
     status: schemas.KeyStatus | None = None,
     q: str | None = Search,
+    expires_within: schemas.Span | None = Query(
+        None, description="Only active keys that expire within this span from now (7d: expiring soon)", examples=["7d"]
+    ),
     limit: int = Limit,
     cursor: str | None = Cursor,
 ):
-    return keys.list_keys(session, actor, app=app, kind=kind, status=status, q=q, limit=limit, cursor=cursor)
+    return keys.list_keys(
+        session, actor, app=app, kind=kind, status=status, q=q, expires_within=expires_within, limit=limit, cursor=cursor
+    )
 
 
 @router.post("", status_code=201, response_model=schemas.KeyCreated)

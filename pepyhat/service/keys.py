@@ -82,10 +82,12 @@ def list_keys(
     kind: schemas.KeyKind | None = None,
     status: schemas.KeyStatus | None = None,
     q: str | None = None,
+    expires_within: timedelta | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> schemas.Page[schemas.Key]:
-    """Newest first.  ``q`` matches the name (any case), the start (exactly) or the whole id."""
+    """Newest first.  ``q`` matches the name (any case), the start (exactly) or the whole id;
+    ``expires_within`` keeps the active keys that expire within that span from now."""
     now = queries.now()
     stmt = select(Key)
     if app is not None:
@@ -98,6 +100,8 @@ def list_keys(
         stmt = stmt.where(Key.revoked_at.is_not(None))
     elif status == "expired":
         stmt = stmt.where(Key.revoked_at.is_(None), Key.expires_at <= now)
+    if expires_within is not None:
+        stmt = stmt.where(queries.live_key(now), Key.expires_at <= now + expires_within)
     if q:
         pattern = like(q)
         stmt = stmt.where(

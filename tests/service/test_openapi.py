@@ -100,6 +100,12 @@ def test_key_forensics_are_documented(document):
     assert {"type": "string"} in key["last_used_from"]["anyOf"]
 
 
+def test_the_expiring_filter_is_documented(document):
+    [within] = [p for p in dict(operations(document))["GET /api/v1/keys"]["parameters"] if p["name"] == "expires_within"]
+    assert within["in"] == "query" and not within["required"]
+    assert within["schema"]["examples"] == ["7d"]
+
+
 def test_every_error_anywhere_is_the_envelope(document):
     for name, op in operations(document):
         for status, response in op["responses"].items():
