@@ -10,6 +10,7 @@ already lower-cased.
 from __future__ import annotations
 
 ANY = "*"  # one segment, whatever it is
+EVERYTHING = "**"  # every path
 AUDIT = "audit"
 KEYS = "keys"  # the audit target of a key lookup that matched no key, or several
 

@@ -497,6 +497,19 @@ class Key(Response):
     status: KeyStatus
 
 
+class ScopeExamples(BaseModel):
+    """``GET /api/v1/scopes/examples``: what a scope path would match, for the scope editor."""
+
+    data: list[str] = Field(
+        description="Resource paths of this organisation the pattern matches and the caller's token may read, "
+        "one of each kind in turn (apps, roles, permissions, members, app keys, authz, users, tokens, audit)",
+        examples=[["apps/crm", "apps/crm/roles/admin", "apps/crm/authz/alice@example.com"]],
+    )
+    has_more: bool = Field(
+        description="More paths match than data holds; or may: on a large organisation the search is bounded"
+    )
+
+
 class KeyCreated(Key):
     key: str = Field(description="The plaintext key. Shown once; store it now.")
 

@@ -83,6 +83,8 @@ POLICY: dict[str, Rule] = {
     "update_key": Rule("keys.manage", "write", _existing_key),
     "delete_key": Rule("keys.manage", "delete", _existing_key),
     "rotate_key": Rule("keys.manage", "write", _existing_key),
+    # scope examples: any read scope will do; each example is checked against the caller's reach
+    "scope_examples": Rule("keys.read", "read", (paths.EVERYTHING,), "some"),
     # explain and audit
     "explain": Rule("authz.explain", "read", (paths.authz("{query.app}", EMAIL),)),
     "list_audit": Rule("audit.read", "read", (paths.AUDIT,)),

@@ -48,6 +48,7 @@ ADMIN_ERRORS = {
     "PATCH /api/v1/keys/{key_id}": "400 401 403 404 409 413 415 422",  # key_not_active, last_superadmin
     "DELETE /api/v1/keys/{key_id}": "400 401 403 404 409 422",  # last_superadmin
     "POST /api/v1/keys/{key_id}/rotate": "400 401 403 404 409 413 415 422",  # key_not_active
+    "GET /api/v1/scopes/examples": "400 401 403 422",
     "GET /api/v1/explain/{email}": "400 401 403 404 422",
     "GET /api/v1/audit": "400 401 403 422",
 }
@@ -104,6 +105,12 @@ def test_the_expiring_filter_is_documented(document):
     [within] = [p for p in dict(operations(document))["GET /api/v1/keys"]["parameters"] if p["name"] == "expires_within"]
     assert within["in"] == "query" and not within["required"]
     assert within["schema"]["examples"] == ["7d"]
+
+
+def test_scope_examples_are_documented(document):
+    examples = dict(operations(document))["GET /api/v1/scopes/examples"]
+    assert examples["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ScopeExamples"}
+    assert {p["name"]: p["required"] for p in examples["parameters"]} == {"path": True, "limit": False}
 
 
 def test_every_error_anywhere_is_the_envelope(document):

@@ -73,6 +73,7 @@ CONTRACT: dict[str, tuple[str, str, str]] = {
     "update_key": ("keys.manage", "write", "apps/{slug}/keys/{key_id}"),
     "delete_key": ("keys.manage", "delete", "apps/{slug}/keys/{key_id}"),
     "rotate_key": ("keys.manage", "write", "apps/{slug}/keys/{key_id}"),
+    "scope_examples": ("keys.read", "read", "**"),  # any read scope; each example is then checked
     "explain": ("authz.explain", "read", "apps/{query.app}/authz/{email}"),
     "list_audit": ("audit.read", "read", "audit"),
 }
@@ -149,10 +150,11 @@ BODIES = {
 QUERIES = {
     "delete_app": lambda w: {"force": "true"},  # A has a live key; force so a permitted call succeeds
     "explain": lambda w: {"app": w.app},
+    "scope_examples": lambda w: {"path": f"apps/{w.app}/**"},
 }
 
 # "some"-mode lists an app-B token may call: they answer 200 with B's rows only.
-FILTERED_LISTS = {"list_apps", "list_keys", "lookup_key"}
+FILTERED_LISTS = {"list_apps", "list_keys", "lookup_key", "scope_examples"}
 
 
 def method_of(route: APIRoute) -> str:
@@ -277,6 +279,9 @@ def test_scope_of_another_app_is_forbidden(route, service, make, world):
         response = call(client, route, world)
     if route.name in FILTERED_LISTS:
         assert response.status_code == 200, response.text
+        if route.name == "scope_examples":  # asked about A: none of A's paths is B's
+            assert response.json()["data"] == []
+            return
         field, expected = {
             "list_apps": ("slug", [world.other]),
             "list_keys": ("id", [world.other_key_id]),
