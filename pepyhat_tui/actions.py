@@ -123,8 +123,35 @@ ACTIONS: dict[str, Action] = {
                "apps/{app}/members/*", "delete", reach="row"),
         # keys
         Action("keys.kind", "k", "cycle_kind", "Kind", "Show app keys, admin tokens, or both"),
-        Action("keys.status", "s", "cycle_status", "Status", "Show active, expired or revoked keys"),
+        Action("keys.status", "s", "cycle_status", "Status", "Show active, expiring within 7 days, expired or revoked keys"),
+        # {keys}: an app's keys (apps/crm/keys) on its tab, every key (**) on the Keys screen
+        _write("keys.new", "n", "new", "New", "Mint a key: its plaintext is shown once", "keys.manage", "{keys}/*",
+               reach="new"),
+        _write("keys.edit", "e", "edit", "Edit", "Rename the key, change its limit, scopes or capabilities",
+               "keys.manage", "{keys}/*", reach="row"),
+        _write("keys.revoke", "d", "revoke", "Revoke", "Revoke the key (or the selected keys) at once",
+               "keys.manage", "{keys}/*", "delete", reach="row"),
+        _write("keys.rotate", "R", "rotate", "Rotate", "Mint a successor; the old key lives on for a grace period",
+               "keys.manage", "{keys}/*", reach="row"),
+        Action("keys.select", "space", "toggle_select", "Select", "Select the key for a bulk revoke", show=False),
+        Action("keys.select-all", "a", "select_all", "Select all", "Select every active key listed", show=False),
+        Action("keys.find-leaked", "ctrl+l", "find_leaked", "Find leaked key",
+               "Identify a pasted key (or its start), then revoke or rotate it", "keys.read", show=False),
         Action("key.close", "escape,q", "close", "Close", "Close the key's record"),
+        # a key's plaintext, shown once
+        Action("shown.copy", "c", "copy", "Copy", "Copy the key to the clipboard"),
+        Action("shown.escape", "escape", "warn", "Close", "Warns first: the key cannot be shown again", show=False),
+        # the scope editor (keys that a path's input leaves alone)
+        Action("scopes.add", "ctrl+n", "add_row", "Add scope", "Add a scope row", show=False),
+        Action("scopes.remove", "ctrl+delete", "remove_row", "Remove scope", "Remove the scope row with the cursor",
+               show=False),
+        Action("scopes.up", "ctrl+up", "move_up", "Scope up", "Move the scope row up", show=False),
+        Action("scopes.down", "ctrl+down", "move_down", "Scope down", "Move the scope row down", show=False),
+        # a leaked key, identified
+        _write("leaked.revoke", "d", "revoke", "Revoke", "Revoke the leaked key", "keys.manage", "{keys}/*", "delete",
+               reach="row"),
+        _write("leaked.rotate", "R", "rotate", "Rotate now", "Rotate with 0s grace: the successor is shown once",
+               "keys.manage", "{keys}/*", reach="row"),
         # users
         _write("users.new", "n", "new", "New", "Create a user", "users.write", "users/*", reach="new"),
         _write("users.edit", "e", "edit", "Edit", "Rename the user", "users.write", "users/*", reach="row"),

@@ -16,9 +16,10 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from pepyhat import schemas, scopes
-from pepyhat_tui.actions import Action, Reach, bindings, by_binding
+from pepyhat_tui.actions import ACTIONS, Action, Reach, bindings, by_binding
 from pepyhat_tui.client import ClientError, PepyHatClient
 from pepyhat_tui.config import Target
+from pepyhat_tui.formatting import EXPIRING_WITHIN
 from pepyhat_tui.text import printable
 
 READ_CAPABILITIES = schemas.READ_CAPABILITIES
@@ -54,7 +55,7 @@ class PepyHatApp(App[None]):
     TITLE = "Pepy Hat"
     MODES = {"apps": _apps_screen, "users": _users_screen, "keys": _keys_screen}
     DEFAULT_MODE = "apps"
-    BINDINGS = bindings("quit", "goto", "help", "palette")
+    BINDINGS = bindings("quit", "goto", "help", "palette", "keys.find-leaked")
 
     def __init__(
         self,
@@ -69,6 +70,7 @@ class PepyHatApp(App[None]):
         self.target = target
         self.identity = identity
         self.connection_error: ClientError | None = None
+        self.expiring_keys: str | None = None  # active keys expiring within 7 days ("3", "100+")
         self._client = client
         self._clock = clock
         self._demo_now = demo_now
@@ -117,6 +119,22 @@ class PepyHatApp(App[None]):
         if action.capability is None:
             return True
         return self.allows(action.capability, path, action.operation, action.reach)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "find_leaked":
+            return True if self.offers(ACTIONS["keys.find-leaked"], {}) else False
+        return super().check_action(action, parameters)
+
+    def action_find_leaked(self) -> None:
+        """From any screen: identify a pasted key, then revoke or rotate it."""
+        from pepyhat_tui.screens.leaked import LeakedKeyScreen
+
+        def done(changed: list[schemas.Key] | None) -> None:
+            reload = getattr(self.screen, "reload", None)
+            if changed and reload is not None:
+                reload()
+
+        self.push_screen(LeakedKeyScreen(), done)
 
     # -- what reaches the terminal ---------------------------------------------
 
@@ -168,6 +186,22 @@ class PepyHatApp(App[None]):
         finally:
             self.connected.set()
         self.identity_changed()
+        self.count_expiring()
+
+    @work(exclusive=True, group="expiring")
+    async def count_expiring(self) -> None:
+        """How many keys stop working within 7 days, for the environment bar (None: not ours to know)."""
+        if self._client is None or self.connection_error is not None or not self.allows("keys.read"):
+            self.expiring_keys = None
+            return
+        try:
+            page = await self._client.list_keys(status="active", expires_within=EXPIRING_WITHIN, limit=100)
+        except ClientError:
+            return  # the screens say what is wrong; the bar keeps its last count
+        self.expiring_keys = f"{len(page.data)}{'+' if page.has_more else ''}"
+        for screen in self.screen_stack:
+            for bar in screen.query("EnvironmentBar"):
+                bar.refresh_identity()
 
     async def _open_client(self) -> PepyHatClient:
         target = self.target

@@ -18,6 +18,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from pepyhat import schemas
 from pepyhat.embedded import build_embedded_service
+from pepyhat_tui.leaks import contains_key
+from pepyhat_tui.minted import Minted
 
 M = TypeVar("M", bound=BaseModel)
 EMBEDDED_URL = "http://pepyhat.embedded"
@@ -94,6 +96,10 @@ class PepyHatClient:
     # -- plumbing -------------------------------------------------------------
 
     async def _call(self, method: str, path: str, *, params=None, json=None) -> httpx.Response:
+        if contains_key(path) or any(contains_key(str(v)) for v in (params or {}).values()):
+            # A URL ends up in proxy and access logs: a key travels only in a body (the lookup).
+            # The service refuses it as well (secret_in_url); here it never leaves the dashboard.
+            raise ClientError(None, "secret_in_url", "that looks like a key: find it with the leaked-key lookup")
         try:
             response = await self._http.request(method, path, params=params, json=json)
         except httpx.TimeoutException:
@@ -235,20 +241,48 @@ class PepyHatClient:
 
     async def list_keys(
         self, app: str | None = None, kind: str | None = None, status: str | None = None, q: str | None = None,
-        cursor: str | None = None, limit: int = 100,
+        cursor: str | None = None, limit: int = 100, expires_within: str | None = None,
     ) -> schemas.Page[schemas.Key]:
         return await self._get(
             schemas.Page[schemas.Key], "GET", "/api/v1/keys",
-            params=_params(app=app, kind=kind, status=status, q=q, cursor=cursor, limit=limit),
+            params=_params(
+                app=app, kind=kind, status=status, q=q, cursor=cursor, limit=limit, expires_within=expires_within
+            ),
         )
 
     async def get_key(self, key_id: str) -> schemas.Key:
         return await self._get(schemas.Key, "GET", f"/api/v1/keys/{_seg(key_id)}")
 
     async def lookup_key(self, *, key: str | None = None, start: str | None = None) -> list[schemas.Key]:
+        """Who a leaked key (or its start) is: the secret travels in the body, never in the URL."""
         body = schemas.KeyLookup(key=key, start=start)
         page = await self._get(schemas.Page[schemas.Key], "POST", "/api/v1/keys/lookup", json=self._body(body))
         return page.data
+
+    async def create_key(self, body: schemas.KeyCreate) -> Minted:
+        created = await self._get(schemas.KeyCreated, "POST", "/api/v1/keys", json=self._body(body))
+        return Minted.of(created)
+
+    async def update_key(self, key_id: str, body: schemas.KeyUpdate) -> schemas.Key:
+        return await self._get(schemas.Key, "PATCH", f"/api/v1/keys/{_seg(key_id)}", json=self._body(body))
+
+    async def revoke_key(self, key_id: str, reason: str | None = None) -> schemas.Key:
+        return await self._get(
+            schemas.Key, "DELETE", f"/api/v1/keys/{_seg(key_id)}", params=_params(reason=reason or None)
+        )
+
+    async def rotate_key(self, key_id: str, grace: str = "24h") -> Minted:
+        body = schemas.KeyRotate(grace=grace)
+        rotated = await self._get(
+            schemas.KeyRotated, "POST", f"/api/v1/keys/{_seg(key_id)}/rotate", json=self._body(body)
+        )
+        return Minted.of(rotated, rotated.previous)
+
+    async def scope_examples(self, path: str, limit: int = 5) -> "schemas.ScopeExamples":
+        """Real resource paths of this organisation that a scope pattern matches."""
+        return await self._get(
+            schemas.ScopeExamples, "GET", "/api/v1/scopes/examples", params=_params(path=path, limit=limit)
+        )
 
     # -- explain and audit ----------------------------------------------------
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from rich.text import Text
 
 from pepyhat import schemas
 
-EXPIRING_SOON = timedelta(days=7)
+EXPIRING_WITHIN = "7d"  # "expiring" on Keys, in the bar, and as the service reads it (?expires_within=)
+EXPIRING_SOON = schemas.parse_duration(EXPIRING_WITHIN)
 
 
 def relative(when: datetime | None, now: datetime, never: str = "never") -> str:

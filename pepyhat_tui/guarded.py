@@ -17,6 +17,7 @@ from pepyhat_tui.actions import Action, by_binding
 from pepyhat_tui.client import ClientError
 
 if TYPE_CHECKING:
+    from pepyhat import schemas
     from pepyhat_tui.app import PepyHatApp
 
 
@@ -45,6 +46,13 @@ def segment(name: str) -> str:
 def resource_path(*names: str) -> str:
     """A row's resource path from its names: ``resource_path("apps", slug, "roles", role)``."""
     return "/".join(map(segment, names))
+
+
+def key_path(key: "schemas.Key") -> str:
+    """A key's resource path: ``apps/{app}/keys/{id}`` for an app key, ``tokens/{id}`` for a token."""
+    if key.kind == "admin" or not key.app:
+        return resource_path("tokens", key.id)
+    return resource_path("apps", key.app, "keys", key.id)
 
 
 class UsesDashboard:

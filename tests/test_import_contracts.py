@@ -22,7 +22,7 @@ CONTRACTS = [c["name"] for c in tomllib.loads((ROOT / "pyproject.toml").read_tex
 
 # contract -> (file in the copy, line appended to it): each breaks that contract alone.
 PROBES = {
-    "The dashboard reaches the service only through pepyhat.schemas, pepyhat.scopes and pepyhat.embedded": (
+    "The dashboard reaches the service only through its pure modules (schemas, scopes, keys, paths) and pepyhat.embedded": (
         "pepyhat_tui/probe.py", "from pepyhat.store import queries"),
     "The store imports nothing from the API or the service": (
         "pepyhat/store/probe.py", "from pepyhat.service import keys"),

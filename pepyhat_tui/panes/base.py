@@ -21,6 +21,7 @@ from textual.widgets import Input
 from pepyhat.schemas import Page
 from pepyhat_tui.actions import bindings
 from pepyhat_tui.guarded import Guarded, segment
+from pepyhat_tui.leaks import Suspect, suspect
 from pepyhat_tui.widgets.filter_input import FilterInput
 from pepyhat_tui.widgets.paged_table import PagedTable
 
@@ -51,6 +52,8 @@ class ListPane(Guarded, Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._debounce: Timer | None = None
+        self._secret: str | None = None  # a key pasted into the filter, until enter or escape
+        self._masked: str | None = None  # what the filter shows in its place
 
     # -- what a resource gives ---------------------------------------------------
 
@@ -135,10 +138,42 @@ class ListPane(Guarded, Vertical):
         if item is not None:
             self.open(item)
 
+    def secret_filter(self, value: str, found: Suspect, submitted: bool) -> None:
+        """A key (or its start) was typed into the filter: it is not sent (a list's ``q`` is in its URL)."""
+        if submitted:
+            self.notify(
+                found.problem or "it is not sent as a filter (URLs end up in logs): find it with ctrl+l",
+                title=f"{found.shown} looks like a key", severity="warning",
+            )
+
+    def _held_back(self, value: str, submitted: bool) -> bool:
+        """Route a key-shaped filter to ``secret_filter``, and take a pasted key off the screen."""
+        if self._masked is not None and value == self._masked:
+            value = self._secret or ""
+        found = suspect(value) if value else None
+        if found is None:
+            self._masked = self._secret = None
+            return False
+        if self._debounce is not None:
+            self._debounce.stop()
+        if found.kind == "key" and found.problem is None and value != self._secret:
+            # Shown as its start only; the pane keeps the key until enter or escape.
+            self._secret, self._masked = value, found.shown
+            self.filter_input.value = found.shown
+        if submitted or found.problem is None:  # a key half typed waits for enter
+            self.secret_filter(value, found, submitted)
+        if submitted:
+            self._masked = self._secret = None
+        return True
+
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         event.stop()
         if not self.filter_input.display:  # cleared by escape, which reloads by itself
+            return
+        if event.value == self._masked:  # our own masking of a pasted key: handled already
+            return
+        if self._held_back(event.value.strip(), submitted=False):
             return
         if self._debounce is not None:
             self._debounce.stop()
@@ -150,6 +185,11 @@ class ListPane(Guarded, Vertical):
         if self._debounce is not None:
             self._debounce.stop()
         value = event.value.strip()
+        if self._held_back(value, submitted=True):
+            self.filter_input.value = ""
+            self.filter_input.display = False
+            self.table.focus()
+            return
         if value != (self.table.query_text or ""):
             self.table.reload(value)
         self.filter_input.display = False
@@ -159,7 +199,7 @@ class ListPane(Guarded, Vertical):
 
     def action_available(self, action: str) -> bool:
         if action == "clear_filter":
-            return self.filter_input.display or bool(self.table.query_text)
+            return self.filter_input.display or bool(self.table.query_text) or self.table.found_label is not None
         return True
 
     def action_filter(self) -> None:
@@ -167,11 +207,12 @@ class ListPane(Guarded, Vertical):
         self.filter_input.focus()
 
     def action_clear_filter(self) -> None:
+        self._secret = self._masked = None
         self.filter_input.display = False
         self.filter_input.value = ""
         if self._debounce is not None:
             self._debounce.stop()
-        if self.table.query_text:
+        if self.table.query_text or self.table.found_label is not None:
             self.table.reload(None)
         self.table.focus()
         self.refresh_bindings()

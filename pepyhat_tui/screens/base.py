@@ -68,7 +68,9 @@ class DataScreen(Guarded, Screen):
 
     def action_refresh(self) -> None:
         if self.dashboard.connection_error is not None:
-            self.dashboard.connect()
+            self.dashboard.connect()  # (which counts the expiring keys again)
+        else:
+            self.dashboard.count_expiring()
         self.reload()
 
     @on(PagedTable.Loaded)
@@ -126,6 +128,8 @@ class ListScreen(DataScreen):
             counts = Text(plural(len(table.items), pane.NOUN) + ("+" if table.has_more else ""))
         if table.query_text:
             counts = join(counts, "  filter: ", (table.query_text, "italic"))
+        elif table.found_label is not None:
+            counts = join(counts, "  looked up: ", (table.found_label, "italic"))
         self.title_bar.show(main, counts)
 
     @on(PagedTable.Loaded)

@@ -85,6 +85,10 @@ class FormScreen(UsesDashboard, ModalScreen[T | None], Generic[T]):
         # Messages quote what was typed and patterns such as `[a-z0-9]`: shown literally.
         self.query_one("#form-error", Static).update(join("✗ ", (message, "")))
 
+    def refused(self, error: ClientError) -> None:
+        """The service said no: a form that knows its fields puts the words on the field concerned."""
+        self.show_error(error.message)
+
     @on(Button.Pressed, "#save")
     @on(Input.Submitted)
     def action_save(self) -> None:
@@ -105,7 +109,7 @@ class FormScreen(UsesDashboard, ModalScreen[T | None], Generic[T]):
         try:
             result = await self._submit(body)
         except ClientError as exc:
-            self.show_error(exc.message)
+            self.refused(exc)
             self.notify(exc.message, title=f"Not saved ({exc.code})", severity="error")
             return
         finally:

@@ -12,7 +12,7 @@ from pepyhat import schemas
 from pepyhat_tui.actions import bindings
 from pepyhat_tui.formatting import key_badge, relative
 from pepyhat_tui.guarded import UsesDashboard
-from pepyhat_tui.text import join, literal
+from pepyhat_tui.text import join, literal, plural
 
 
 class KeyDetailScreen(UsesDashboard, ModalScreen[None]):
@@ -33,9 +33,16 @@ class KeyDetailScreen(UsesDashboard, ModalScreen[None]):
             ("Status", key_badge(key, now)),
             ("Created", join(relative(key.created_at, now), " by ", (key.created_by, ""))),
             ("Expires", Text(relative(key.expires_at, now, never="never"))),
-            ("Last used", Text(relative(key.last_used_at, now))),
+            ("Last used", join(
+                relative(key.last_used_at, now), *((" from ", (key.last_used_from, "")) if key.last_used_from else ())
+            )),
             ("Rate limit", Text(f"{key.rate_limit_per_minute}/min" if key.rate_limit_per_minute else "none")),
         ]
+        if key.status != "active":
+            # Is a leaked key still being tried?  Counted on every node, after it stopped working.
+            tried = key.refused_since_revoke
+            rows.append(("Refused", Text(f"{plural(tried, 'request')} since it stopped working",
+                                         style="bold red" if tried else "")))
         if key.revoked_at:
             rows.append(("Revoked", join(
                 relative(key.revoked_at, now), " by ", (key.revoked_by, ""), ": ",

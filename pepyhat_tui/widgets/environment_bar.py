@@ -52,6 +52,9 @@ class EnvironmentBar(UsesDashboard, Static):
         if identity is not None and target.mode == "remote":
             text.append(" │ ")
             text.append_text(literal(identity.name))  # a token's name: service text
+        if dashboard.expiring_keys not in (None, "0"):
+            text.append(" │ ")
+            text.append(f"⏳ {dashboard.expiring_keys} expiring", style="bold yellow")
         if dashboard.read_only:
             text.append(" │ ")
             text.append("🔒 read-only", style="bold")

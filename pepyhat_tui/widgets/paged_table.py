@@ -68,6 +68,8 @@ class PagedTable(Table, Generic[T]):
         self.has_more = False
         self.loading_page = False
         self.loaded_once = False
+        self.found_label: str | None = None  # rows found by a key lookup, not a page of the list
+        self.select_after_load: str | None = None  # a row just created: the cursor goes to it
 
     def on_mount(self) -> None:
         for label, key in self._columns:
@@ -75,7 +77,23 @@ class PagedTable(Table, Generic[T]):
 
     def reload(self, query: str | None = None) -> None:
         self.query_text = query or None
+        self.found_label = None
         self._load(reset=True)
+
+    def show_found(self, items: list[T], label: str) -> None:
+        """Show what a lookup found (a leaked key's record) in place of the list, under ``label``."""
+        self.workers.cancel_group(self, "page")
+        self.loading_page = False
+        self.query_text = None
+        self.found_label = label
+        self.clear()
+        self.items.clear()
+        for item in items:
+            key = self._row_key(item)
+            self.items[key] = item
+            self.add_row(*self._cells(item), key=key)
+        self.next_cursor, self.has_more, self.loaded_once = None, False, True
+        self.post_message(self.Loaded(self, len(self.items), False))
 
     def load_more(self) -> None:
         if self.has_more and not self.loading_page and len(self.items) < MAX_ROWS:
@@ -92,6 +110,7 @@ class PagedTable(Table, Generic[T]):
         finally:
             self.loading_page = False
         keep = self.selected_key() if reset else None
+        keep, self.select_after_load = self.select_after_load or keep, None
         if reset:
             self.clear()
             self.items.clear()
