@@ -144,24 +144,28 @@ async def test_a_users_read_token_sees_users_but_no_apps_actions(service):
         assert not footer_labels(users) & {"New", "Edit", "Delete", "(De)activate"}
 
 
+# The demo has one key expiring within 7 days (crm-staging): the bar counts it.
+EXPIRING = " │ ⏳ 1 expiring"
+
+
 async def test_header_names_the_target_and_identity(service):
     token = service.mint(name="ci-bot")
     async with service.dashboard(token, color="green").run_test(size=SIZE) as pilot:
         await settle(pilot)
         bar = pilot.app.screen.query_one(EnvironmentBar)
-        assert bar.visual.plain == " Pepy Hat │ test │ ci-bot"
+        assert bar.visual.plain == " Pepy Hat │ test │ ci-bot" + EXPIRING
         assert bar.has_class("-color-green") and not bar.has_class("-color-red")
 
     async with service.dashboard(None).run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert header(pilot) == " Pepy Hat │ embedded"
+        assert header(pilot) == " Pepy Hat │ embedded" + EXPIRING
 
     # A profile: its name, its URL, its colour, on every screen.
     target = Target("remote", "prod", url=EMBEDDED_URL, token=token, color="red", profile="prod")
     app = PepyHatApp(target, client=PepyHatClient(service.http(token)), clock=lambda: FIXED)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        expected = f" Pepy Hat │ prod ({EMBEDDED_URL}) │ ci-bot"
+        expected = f" Pepy Hat │ prod ({EMBEDDED_URL}) │ ci-bot" + EXPIRING
         assert header(pilot) == expected
         assert pilot.app.screen.query_one(EnvironmentBar).has_class("-color-red")
         await steps(pilot, "enter")
@@ -174,6 +178,6 @@ async def test_demo_header(demo_app):
     async with demo_app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: demo_app.identity is not None, "the demo to start")
         bar = pilot.app.screen.query_one(EnvironmentBar)
-        assert bar.visual.plain == " Pepy Hat │ demo"
+        assert bar.visual.plain == " Pepy Hat │ demo" + EXPIRING
         assert bar.has_class("-color-blue")
         assert actions_of(pilot.app.screen).check_action("new", ()) is True  # the local operator may do anything

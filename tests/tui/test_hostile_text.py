@@ -34,12 +34,18 @@ from pepyhat import schemas
 from pepyhat_tui.app import PepyHatApp
 from pepyhat_tui.client import ClientError
 from pepyhat_tui.config import Target
+from pepyhat_tui.minted import Minted
 from pepyhat_tui.screens.app_detail import AppDetailScreen
 from pepyhat_tui.screens.confirm import ConfirmScreen
 from pepyhat_tui.screens.form import FormScreen
 from pepyhat_tui.screens.help import HelpScreen
 from pepyhat_tui.screens.key_detail import KeyDetailScreen
+from pepyhat_tui.screens.key_form import KeyForm
+from pepyhat_tui.screens.leaked import LeakedKeyScreen
 from pepyhat_tui.screens.pick import PickScreen
+from pepyhat_tui.screens.revoke import RevokeScreen
+from pepyhat_tui.screens.rotate import RotateScreen
+from pepyhat_tui.screens.shown_once import ShownOnceScreen
 from pepyhat_tui.screens.user_detail import UserDetailScreen
 from tests.tui.support import FIXED, goto, settle, steps, until
 
@@ -175,10 +181,20 @@ class HostileService:
         )
         return schemas.Key.model_construct(**{**fields, **extra})
 
-    async def list_keys(self, app=None, kind=None, status=None, q=None, cursor=None, limit=100):
+    async def list_keys(self, app=None, kind=None, status=None, q=None, cursor=None, limit=100, expires_within=None):
         if status is not None:
             raise ClientError(503, self.w(6), self.w(7))  # the banner and its toast
-        return self.page([self._key(0), self._key(1)])
+        return self.page([self._key(0, status="active", revoked_at=None), self._key(1)])
+
+    async def lookup_key(self, key=None, start=None):
+        return [self._key(2, status="active", revoked_at=None, last_used_from=self.w(3)), self._key(3)]
+
+    async def scope_examples(self, path, limit=5):
+        return schemas.ScopeExamples(data=[self.w(4), self.w(5)], has_more=True)
+
+    async def rotate_key(self, key_id, grace="24h"):
+        successor = self._key(4, status="active", revoked_at=None)
+        return Minted(successor, "phk_" + "A" * 48, self._key(0, status="active", revoked_at=None))
 
 
 def dashboard(words: list[str]) -> tuple[PepyHatApp, HostileService]:
@@ -269,7 +285,24 @@ async def tour(words: list[str], captured: Capture) -> None:
 
         await goto(pilot, "keys")
         await check(pilot, captured, "keys")
-        await steps(pilot, "s")  # the status filter: the service answers with a hostile error
+        await steps(pilot, "e")
+        assert isinstance(app.screen, KeyForm)
+        await pilot.pause(0.3)  # the scope rows' examples
+        await check(pilot, captured, "key form: scopes, their examples, capabilities")
+        await steps(pilot, "escape", "d")
+        assert isinstance(app.screen, RevokeScreen)
+        await check(pilot, captured, "revoke dialog")
+        await steps(pilot, "escape", "R")
+        assert isinstance(app.screen, RotateScreen)
+        await check(pilot, captured, "rotate dialog")
+        await steps(pilot, "enter")
+        assert isinstance(app.screen, ShownOnceScreen)
+        await check(pilot, captured, "the successor, shown once")
+        app.screen.query_one("#stored").press()
+        await steps(pilot, "ctrl+l", *"phk_Ab12Cd", "enter")
+        assert isinstance(app.screen, LeakedKeyScreen)
+        await check(pilot, captured, "leaked key: several matches")
+        await steps(pilot, "escape", "s")  # the status filter: the service answers with a hostile error
         await until(pilot, lambda: app.screen.banner.display, "the banner")
         await check(pilot, captured, "banner and toast")
 

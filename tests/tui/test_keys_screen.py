@@ -17,6 +17,7 @@ from textual.widgets import Static
 from pepyhat.store import queries
 from pepyhat.store.db import make_sessionmaker, transaction
 from pepyhat_tui.screens.key_detail import KeyDetailScreen
+from pepyhat_tui.screens.leaked import LeakedKeyScreen
 from pepyhat_tui.screens.keys import KeysScreen
 from tests.tui.support import FIXED, keys, plain, title, until
 
@@ -247,6 +248,10 @@ async def test_kind_and_status_filters_ask_the_service(service):
         assert "active)" in title(screen)
         assert {badge(screen, k).plain for k in table.items} == {"active", "expiring"}
         await keys(pilot, "s")
+        await shows("keys expiring within 7 days", expires_within="7d")
+        assert "expiring within 7d)" in title(screen)
+        assert {badge(screen, k).plain for k in table.items} == {"expiring"}
+        await keys(pilot, "s")
         await shows("expired keys", status="expired")
         assert {badge(screen, k).plain for k in table.items} == {"expired"}
         await keys(pilot, "s")
@@ -271,13 +276,17 @@ async def test_filter_by_name_or_by_a_pasted_start(service):
         await keys(pilot, "enter")
         assert table.query_text == "staging"
 
-        # A leaked key's start, pasted: that key alone, and enter opens it.
+        # A leaked key's start, pasted: looked up (not a list's q), that key alone; enter identifies it.
         leaked = listed["crm-laptop-leak"]
         await keys(pilot, "slash", "ctrl+a", "ctrl+k")
         await paste(pilot, leaked["start"])
         assert screen.filter_input.value == leaked["start"]
-        await keys(pilot, "enter")
         await until(pilot, lambda: list(table.items) == [leaked["id"]], "the leaked key alone")
+        assert table.query_text is None and f"looked up: {leaked['start']}" in title(screen)
+        await keys(pilot, "enter")
+        await until(pilot, lambda: isinstance(app.screen, LeakedKeyScreen) and app.screen.matches, "the identification")
+        assert [k.id for k in app.screen.matches] == [leaked["id"]]
+        await keys(pilot, "escape")
         await keys(pilot, "enter")
         assert isinstance(app.screen, KeyDetailScreen) and app.screen.key_record.id == leaked["id"]
         await keys(pilot, "escape", "escape")

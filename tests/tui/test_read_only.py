@@ -37,6 +37,7 @@ from pepyhat_tui.panes.roles import RolesPane
 from pepyhat_tui.panes.users import UsersPane
 from pepyhat_tui.screens.app_detail import AppDetailScreen
 from pepyhat_tui.screens.base import ListScreen
+from pepyhat_tui.screens.leaked import LeakedKeyScreen
 from pepyhat_tui.screens.user_detail import UserDetailScreen
 from tests.tui.support import footer_labels, goto, help_descriptions, palette_titles, settle, steps, until
 
@@ -79,12 +80,21 @@ async def _keys(pilot: Pilot) -> None:
     await goto(pilot, "keys")
 
 
+async def _leaked(pilot: Pilot) -> None:
+    """ctrl+l, and the start of a live demo key: identified, ready to revoke or rotate."""
+    await goto(pilot, "keys")
+    live = next(k for k in pilot.app.screen.table.items.values() if k.status == "active" and k.kind == "app")
+    await steps(pilot, "ctrl+l", *live.start, "enter")
+    await until(pilot, lambda: getattr(pilot.app.screen, "matches", None), "the key identified")
+
+
 SURFACES = [
     Surface(AppsPane, _apps),
     Surface(RolesPane, _tab("1"), ("escape",)),
     Surface(PermissionsPane, _tab("2"), ("escape",)),
     Surface(MembersPane, _tab("3"), ("escape",)),
     Surface(KeysPane, _keys),
+    Surface(LeakedKeyScreen, _leaked, ("escape",)),
     Surface(UsersPane, _users),
     Surface(UserDetailScreen, _user, ("escape",)),
 ]
@@ -118,7 +128,8 @@ def test_every_mutating_action_declares_what_it_needs():
         assert action.capability in CAPABILITIES, action
         assert action.capability.endswith((".write", ".manage")), f"{action.id} mutates with a read capability"
         assert action.operation in ("write", "delete"), action
-        assert action.path and action.path.split("/")[0] in ("apps", "users", "tokens"), action
+        # {keys} is filled by the node: apps/{app}/keys on an app's tab, ** (every key) elsewhere.
+        assert action.path and action.path.split("/")[0] in ("apps", "users", "tokens", "{keys}"), action
 
 
 # -- the tours ---------------------------------------------------------------------
@@ -176,7 +187,7 @@ async def tour(service, dashboard, withheld: Callable[[Action], bool], *, open_h
             else:
                 listed = ({a.description for a, _, _ in offered_actions(screen)},) * 2
             where = surface.node.__name__
-            assert {a.description for a in shown if a.show} <= footer, where
+            assert {a.description for a in shown if a.show} <= footer, (where, footer)
             assert not own_labels(hidden) & footer, where
             for descriptions in listed:
                 assert own_labels(shown) <= descriptions, where

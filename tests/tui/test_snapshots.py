@@ -77,3 +77,83 @@ def test_confirm_delete(snap_compare, demo_app):
         await steps(pilot, "d")
 
     assert snap_compare(demo_app, terminal_size=WIDE, run_before=run_before)
+
+
+# -- the key lifecycle ---------------------------------------------------------------
+
+
+def fake_minted():
+    """A key that looks real and is not: a fixed body with its checksum, never stored anywhere."""
+    from pepyhat import keys as key_format, schemas
+    from pepyhat_tui.minted import Minted
+    from tests.tui.support import FIXED
+
+    body = "SNAPSHOTxFAKExKEYxNOTxREALxxxxxxxxxxxxxxx0"
+    plaintext = "phk_" + body + key_format.checksum(body)
+    record = schemas.Key(
+        id="key_SnapshotFake0001", name="crm-worker", kind="app", app="crm", start=plaintext[:10],
+        scopes=schemas.app_key_scopes("crm"), capabilities=[], rate_limit_per_minute=None, created_at=FIXED,
+        created_by="alice (embedded)", expires_at=None, last_used_at=None, revoked_at=None, revoked_by=None,
+        revoke_reason=None, status="active",
+    )
+    return Minted(record, plaintext)
+
+
+def test_new_key_form(snap_compare, demo_app):
+    async def run_before(pilot: Pilot) -> None:
+        await goto(pilot, "apps crm")
+        await steps(pilot, "4", "n", *"crm-worker")
+
+    assert snap_compare(demo_app, terminal_size=WIDE, run_before=run_before)
+
+
+def test_key_shown_once(snap_compare, demo_app):
+    from pepyhat_tui.screens.shown_once import ShownOnceScreen
+
+    async def run_before(pilot: Pilot) -> None:
+        await goto(pilot, "keys")
+        await pilot.app.push_screen(ShownOnceScreen(fake_minted()))
+        await settle(pilot)
+
+    assert snap_compare(demo_app, terminal_size=WIDE, run_before=run_before)
+
+
+def test_revoke_key(snap_compare, demo_app):
+    async def run_before(pilot: Pilot) -> None:
+        await goto(pilot, "keys")
+        await steps(pilot, "down", "down", "down", "down", "d")  # crm-production
+
+    assert snap_compare(demo_app, terminal_size=WIDE, run_before=run_before)
+
+
+def test_leaked_key_identified(snap_compare, demo_app):
+    async def run_before(pilot: Pilot) -> None:
+        await goto(pilot, "keys")
+        start = pilot.app.screen.table.items  # the demo's keys: deterministic from its seed
+        production = next(k for k in start.values() if k.name == "crm-production")
+        await steps(pilot, "ctrl+l", *production.start, "enter")
+
+    assert snap_compare(demo_app, terminal_size=WIDE, run_before=run_before)
+
+
+def test_scope_editor_marks_a_row_beyond_the_token(snap_compare, service):
+    token = service.mint(["keys.manage", "keys.read", "apps.read"], ["apps/crm/**=*"], name="crm-delegate")
+    app = service.dashboard(token)
+
+    async def run_before(pilot: Pilot) -> None:
+        from pepyhat import schemas
+        from pepyhat_tui.widgets.scope_editor import ScopeEditor
+
+        await goto(pilot, "apps crm")
+        await steps(pilot, "4", "n", *"crm-gateway")
+        editor = pilot.app.screen.query_one(ScopeEditor)
+        editor.set_scopes([
+            schemas.Scope(path="apps/crm/authz/**", operations=["read"]),
+            schemas.Scope(path="apps/wiki/authz/**", operations=["read"]),
+            schemas.Scope(path="apps/crm/roles/cr*", operations=["read"]),
+        ])
+        await settle(pilot)
+        await pilot.pause(0.4)  # the examples' debounce
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
