@@ -202,7 +202,7 @@ class KeyForm(FormScreen):
         self.query_one(ScopeEditor).set_presets(presets(self.chosen_app, [a.slug for a in apps][:20]))
 
     async def _examples(self, pattern: str) -> tuple[list[str], bool]:
-        page = await self.dashboard.client.scope_examples(pattern, limit=4)
+        page = await self.dashboard.client.scope_examples(pattern, limit=3)
         return page.data, page.has_more
 
     def action_add_row(self) -> None:

@@ -32,14 +32,14 @@ def identification(key: schemas.Key, now) -> list[Text]:
     kind = "app key" if key.kind == "app" else "admin token"
     used = relative(key.last_used_at, now)
     lines = [
-        join(("Key      ", "bold"), (key.name, ""), f"  ({kind}", *((" of ", (key.app, "bold")) if key.app else ()), ")"),
-        join(("Start    ", "bold"), (key.start + "…", ""), "  ", key_badge(key, now)),
-        join(("Created  ", "bold"), relative(key.created_at, now), " by ", (key.created_by, "")),
-        join(("Last used", "bold"), " ", used, *((" from ", (key.last_used_from, "")) if key.last_used_from else ())),
+        join(("Key       ", "bold"), (key.name, ""), f"  ({kind}", *((" of ", (key.app, "bold")) if key.app else ()), ")"),
+        join(("Start     ", "bold"), (key.start + "…", ""), "  ", key_badge(key, now)),
+        join(("Created   ", "bold"), relative(key.created_at, now), " by ", (key.created_by, "")),
+        join(("Last used ", "bold"), used, *((" from ", (key.last_used_from, "")) if key.last_used_from else ())),
     ]
     if key.status != "active":
         tried = key.refused_since_revoke
-        lines.append(join(("Refused  ", "bold"), f" {plural(tried, 'request')} since it stopped working"
+        lines.append(join(("Refused   ", "bold"), f"{plural(tried, 'request')} since it stopped working"
                           + (": someone is still trying it" if tried else "")))
     return lines
 

@@ -74,6 +74,10 @@ class ScopeRow(Vertical):
     ScopeRow > Horizontal {
         height: 1;
     }
+    ScopeRow .scope-ops Checkbox {
+        margin-left: 0;
+        margin-right: 2;
+    }
     ScopeRow Input {
         width: 1fr;
     }
@@ -88,8 +92,10 @@ class ScopeRow(Vertical):
     }
     ScopeRow .scope-note {
         color: $text-muted;
-        height: auto;
+        height: 1;
         padding-left: 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     ScopeRow.-error .scope-note {
         color: $error;
@@ -108,13 +114,14 @@ class ScopeRow(Vertical):
         held = set(scope.operations) if scope else {"read"}
         with Horizontal():
             shown = printable(scope.path) if scope else ""
-            yield TextInput(shown, placeholder="apps/crm/authz/**", compact=True, classes="scope-path")
-            for op in OPERATIONS:
-                yield Checkbox(op, ALL in held or op in held, compact=True, name=op, classes="scope-op")
-            yield Checkbox("all", ALL in held, compact=True, name=ALL, classes="scope-op")
+            yield TextInput(shown, placeholder="a path such as apps/crm/authz/**", compact=True, classes="scope-path")
             yield Button("↑", compact=True, name="up", tooltip="Move up (ctrl+up)")
             yield Button("↓", compact=True, name="down", tooltip="Move down (ctrl+down)")
             yield Button("✕", compact=True, name="remove", tooltip="Remove (ctrl+delete)")
+        with Horizontal(classes="scope-ops"):
+            for op in OPERATIONS:
+                yield Checkbox(op, ALL in held or op in held, compact=True, name=op, classes="scope-op")
+            yield Checkbox("all (*)", ALL in held, compact=True, name=ALL, classes="scope-op")
         yield Static("", classes="scope-note")
 
     @property
@@ -276,7 +283,7 @@ class ScopeEditor(Vertical):
         if not row.is_attached or row.path != path:
             return  # typed on meanwhile: a newer check is on its way
         if not found:
-            row.note("matches nothing in this organisation yet")
+            row.note("matches nothing your token can see in this organisation")
             return
         shown = Text("matches ", end="")
         shown.append_text(Text(", ").join(literal(p) for p in found))
