@@ -277,16 +277,28 @@ class KeyForm(FormScreen):
         if not scope_list and "scopes" not in problems and (self.kind == "admin" or self.chosen_app):
             problems["scopes"] = "a key needs at least one scope"
         capabilities = self.query_one(CapabilityEditor).capabilities if self.kind == "admin" else []
+        expires_in: str | None = None
+        expires_at: datetime | None = None
         if self.existing is None:
             try:
                 expires_in, expires_at, _ = read_expiry(self.value("expires"), self.dashboard.now())
             except ValueError as exc:
                 problems["expires"] = str(exc)
-                expires_in = expires_at = None
         if problems:
             for field, message in problems.items():
                 self.field_error(field, message)
             raise ValueError(next(iter(problems.values())))
+        try:
+            return self._body(name, rate, scope_list, capabilities, editor.touched, expires_in, expires_at)
+        except ValidationError as exc:  # the contract's own rules, before sending: on their fields too
+            for err in exc.errors():
+                target = FIELD_OF.get(str(err.get("loc", ("",))[0]))
+                if target and self.query(f"#error-{target}"):
+                    self.field_error(target, err.get("msg", "invalid").removeprefix("Value error, "))
+            raise
+
+    def _body(self, name: str, rate: int | None, scope_list: list[schemas.Scope], capabilities: list[str],
+              touched: bool, expires_in: str | None, expires_at: datetime | None) -> Any:
         if self.existing is not None:
             key = self.existing
             body: dict[str, Any] = {**({"name": name} if self.changed("name") else {})}
@@ -300,7 +312,7 @@ class KeyForm(FormScreen):
         return schemas.KeyCreate(
             name=name, kind=self.kind, app=self.chosen_app if self.kind == "app" else None,  # type: ignore[arg-type]
             # Untouched, the service applies the default (an app's authz, the minter's reach).
-            scopes=scope_list if editor.touched else None,
+            scopes=scope_list if touched else None,
             capabilities=capabilities, rate_limit_per_minute=rate, expires_in=expires_in, expires_at=expires_at,
         )
 

@@ -145,8 +145,6 @@ class LeakedKeyScreen(Guarded, ModalScreen[list[schemas.Key] | None]):
             self.say(join((shown, "bold"), ": ", (exc.message, "")))
             self.query_one("#leaked-input").focus()
             return
-        finally:
-            del value
         self.show_matches(shown, kind)
 
     def show_matches(self, shown: str, kind: str) -> None:

@@ -539,3 +539,116 @@ async def test_on_a_red_profile_revoking_one_key_needs_its_name_typed(service):
         await steps(pilot, "escape")
         assert app.screen is screen
         assert (await http.get(f"/api/v1/keys/{made['id']}")).json()["status"] == "active"
+
+
+async def test_a_revoked_key_still_tried_shows_how_often_and_from_where(service):
+    from pepyhat_tui.screens.key_detail import KeyDetailScreen
+
+    app = service.dashboard()
+    async with service.http() as http, app.run_test(size=SIZE) as pilot:
+        made = await mint_key(http, name="crm-still-tried", app="crm")
+        await http.delete(f"/api/v1/keys/{made['id']}", params={"reason": "leaked"})
+        for _ in range(3):
+            assert (await authz(http, made["key"])).json()["error"]["code"] == "key_revoked"
+        service.asgi.state.runtime.usage.flush()  # what the background flush does, batched
+
+        screen = await open_keys(pilot)
+        table = screen.table
+        table.move_cursor(row=table.get_row_index(made["id"]))
+        await steps(pilot, "enter")
+        assert isinstance(app.screen, KeyDetailScreen)
+        shown = "\n".join(plain(s) for s in app.screen.query(Static))
+        assert "3 requests since it stopped working" in shown
+        assert "from 127.0.0.1" in shown
+        await steps(pilot, "escape", "ctrl+l")
+        await paste(pilot, made["key"])
+        await steps(pilot, "enter")
+        await until(pilot, lambda: app.screen.matches, "identified")
+        said = plain(app.screen.query_one("#leaked-result", Static))
+        assert "3 requests since it stopped working: someone is still trying it" in said
+        assert "from 127.0.0.1" in said
+        assert not app.screen.query_one("#revoke").display  # revoked already: nothing to do
+
+
+@pytest.mark.parametrize(
+    ("env", "clipboard_works", "headless", "said"),
+    [
+        ({}, True, True, "copied to the system clipboard"),
+        ({}, False, False, "copied through the terminal (OSC 52)"),  # pyperclip raises: OSC 52
+        ({}, False, True, "copy failed: select the key and copy it by hand"),  # and no terminal to write to
+    ],
+    ids=["system-clipboard", "pyperclip-raises", "nothing-works"],
+)
+async def test_the_modal_says_where_the_copy_went(service, monkeypatch, env, clipboard_works, headless, said):
+    import pyperclip
+
+    from pepyhat_tui.minted import Minted
+    from tests.tui.test_snapshots import fake_minted
+
+    for name in ("SSH_TTY", "SSH_CONNECTION", "TMUX", "STY"):
+        monkeypatch.delenv(name, raising=False)
+    given: list[str] = []
+
+    def copy(text: str) -> None:
+        if not clipboard_works:
+            raise pyperclip.PyperclipException("could not find a copy/paste mechanism for your system")
+        given.append(text)
+
+    monkeypatch.setattr(pyperclip, "copy", copy)
+    written: list[str] = []
+    if not headless:
+        monkeypatch.setattr(HeadlessDriver, "is_headless", property(lambda self: False))
+        monkeypatch.setattr(HeadlessDriver, "write", lambda self, data: written.append(data))
+    minted: Minted = fake_minted()
+    app = service.dashboard()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.push_screen(ShownOnceScreen(minted))
+        await settle(pilot)
+        plaintext = shown_plaintext(pilot)
+        await steps(pilot, "c")
+        assert plain(app.screen.query_one("#copied", Static)) == said
+        assert given == ([plaintext] if clipboard_works else [])
+        assert any(plaintext not in w and "\x1b]52;c;" in w for w in written) == (said.endswith("(OSC 52)"))
+
+
+async def test_the_services_validation_lands_on_its_field_in_words(service):
+    app = service.dashboard()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_crm_keys(pilot)
+        await steps(pilot, "n")
+        form = app.screen
+        form.query_one("#name").value = "x" * 201  # the contract's limit is 200: the service says so
+        await steps(pilot, "ctrl+s")
+        await until(pilot, lambda: form.query_one("#error-name").display, "the name's error")
+        assert "at most 200 characters" in plain(form.query_one("#error-name", Static))
+        assert app.screen is form  # nothing lost: the form stays, with what was typed
+        assert form.query_one("#name").value == "x" * 201
+
+
+async def test_rotating_with_grace_shows_the_old_keys_new_expiry_and_space_selects_for_a_bulk_revoke(service):
+    app = service.dashboard()
+    async with service.http() as http, app.run_test(size=SIZE) as pilot:
+        first = await mint_key(http, name="crm-bulk-1", app="crm")
+        second = await mint_key(http, name="wiki-bulk-2", app="wiki")
+        screen = await open_keys(pilot)
+        table = screen.table
+        table.move_cursor(row=table.get_row_index(first["id"]))
+        await steps(pilot, "R", "enter")  # 24h, the default
+        await until(pilot, lambda: isinstance(app.screen, ShownOnceScreen), "the successor")
+        app.screen.query_one("#stored", Button).press()
+        await until(pilot, lambda: str(table.get_cell(first["id"], "expires")) == "in 1d", "the old key's new expiry")
+
+        table.move_cursor(row=table.get_row_index(first["id"]))
+        await steps(pilot, "space")
+        table.move_cursor(row=table.get_row_index(second["id"]))
+        await steps(pilot, "space")
+        assert "2 selected" in str(screen.pane.subtitle())
+        await steps(pilot, "d")
+        dialog = app.screen
+        assert isinstance(dialog, RevokeScreen) and dialog.type_to_confirm == "2 keys"  # two apps: the count
+        dialog.query_one("#typed").focus()
+        await type_text(pilot, "2 keys")
+        dialog.query_one("#confirm", Button).press()
+        await until(pilot, lambda: str(table.get_cell(second["id"], "status")) == "revoked", "both revoked")
+        assert (await http.get(f"/api/v1/keys/{first['id']}")).json()["status"] == "revoked"
