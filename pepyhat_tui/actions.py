@@ -122,8 +122,10 @@ ACTIONS: dict[str, Action] = {
         _write("members.delete", "d", "delete", "Delete", "Remove one of the member's roles", "grants.write",
                "apps/{app}/members/*", "delete", reach="row"),
         # keys
-        Action("keys.kind", "k", "cycle_kind", "Kind", "Show app keys, admin tokens, or both"),
-        Action("keys.status", "s", "cycle_status", "Status", "Show active, expiring within 7 days, expired or revoked keys"),
+        # (kind and status are in `?` and the palette: with the key actions the footer would pass 80 columns)
+        Action("keys.kind", "k", "cycle_kind", "Kind", "Show app keys, admin tokens, or both", show=False),
+        Action("keys.status", "s", "cycle_status", "Status", "Show active, expiring within 7 days, expired or revoked keys",
+               show=False),
         # {keys}: an app's keys (apps/crm/keys) on its tab, every key (**) on the Keys screen
         _write("keys.new", "n", "new", "New", "Mint a key: its plaintext is shown once", "keys.manage", "{keys}/*",
                reach="new"),

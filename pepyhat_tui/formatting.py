@@ -10,6 +10,7 @@ from pepyhat import schemas
 
 EXPIRING_WITHIN = "7d"  # "expiring" on Keys, in the bar, and as the service reads it (?expires_within=)
 EXPIRING_SOON = schemas.parse_duration(EXPIRING_WITHIN)
+FUTURE_SLACK = 5  # seconds: a request's round trip, at most, between the service's clock and ours
 
 
 def relative(when: datetime | None, now: datetime, never: str = "never") -> str:
@@ -18,6 +19,10 @@ def relative(when: datetime | None, now: datetime, never: str = "never") -> str:
     delta = now - when
     future = delta.total_seconds() < 0
     seconds = abs(int(delta.total_seconds()))
+    if future:
+        # A moment the service set from its own clock, read a little later here: a 24h grace
+        # just given is 23h59m59s away, and reads "in 1d", not "in 23h".
+        seconds += FUTURE_SLACK
     for size, unit in ((86400 * 365, "y"), (86400 * 30, "mo"), (86400, "d"), (3600, "h"), (60, "m")):
         if seconds >= size:
             amount = f"{seconds // size}{unit}"

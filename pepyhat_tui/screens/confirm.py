@@ -8,11 +8,11 @@ shown literally.
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Static
 
 from pepyhat_tui.actions import bindings
 from pepyhat_tui.text import join, literal, printable
@@ -49,7 +49,8 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Static(line, classes="dialog-line")
             if self.type_to_confirm:
                 yield Static(join("Type ", (self.type_to_confirm, "bold"), " to confirm:"), classes="dialog-line")
-                yield TextInput(id="typed", placeholder=self.type_to_confirm)
+                # (no select-all on focus: the first letter typed from a button moves the focus here)
+                yield TextInput(id="typed", placeholder=self.type_to_confirm, select_on_focus=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel", variant="default")
                 yield Button(self.confirm_label, id="confirm", variant="error", disabled=bool(self.type_to_confirm))
@@ -63,6 +64,22 @@ class ConfirmScreen(ModalScreen[bool]):
         if self.type_to_confirm and action in ("confirm", "no"):
             return False
         return True
+
+    def typing_target(self) -> Input | None:
+        """Where text typed while a button has the focus belongs: the name to type, if asked for."""
+        return self.query_one("#typed", Input) if self.type_to_confirm else None
+
+    def on_key(self, event: events.Key) -> None:
+        # Cancel has the focus, so a name typed at once would go nowhere: it goes to its field.
+        target = self.typing_target()
+        if target is None or isinstance(self.focused, Input) or not event.is_printable or not event.character:
+            return
+        if self.check_action("confirm", ()) and event.character in ("y", "n"):
+            return  # the answer keys, where they answer
+        event.stop()
+        event.prevent_default()
+        target.focus()
+        target.insert_text_at_cursor(event.character)
 
     @on(TextInput.Changed, "#typed")
     def _typed(self, event: TextInput.Changed) -> None:

@@ -226,6 +226,12 @@ class KeyForm(FormScreen):
         self.field_error("app")
         self.field_error("kind")
 
+    @on(Input.Changed, "#name")
+    def _name_typed(self, event: Input.Changed) -> None:
+        if event.value.strip():  # a complaint about the name stops once there is one
+            self.field_error("name")
+            self.query_one("#form-error", Static).update("")
+
     @on(Input.Changed, "#expires")
     def _expiry_typed(self, event: Input.Changed) -> None:
         try:

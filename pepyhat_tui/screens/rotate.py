@@ -23,10 +23,22 @@ GRACES = (
 )
 
 
+class Graces(OptionList):
+    """The grace periods, top to bottom: no wrapping, so up from 24h can never land past 0s on 7d."""
+
+    def action_cursor_up(self) -> None:
+        if self.highlighted != 0:
+            super().action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        if self.highlighted != self.option_count - 1:
+            super().action_cursor_down()
+
+
 class RotateScreen(UsesDashboard, ModalScreen[str | None]):
     """Answers the grace chosen, or None."""
 
-    BINDINGS = bindings("confirm.cancel")
+    BINDINGS = bindings("confirm.cancel", "form.save")
 
     def __init__(self, key: schemas.Key, default: str = "24h") -> None:
         super().__init__()
@@ -40,7 +52,7 @@ class RotateScreen(UsesDashboard, ModalScreen[str | None]):
             yield Static(describe(key, self.dashboard.now()), classes="dialog-line")
             yield Static("A successor with the same settings is minted and shown once. The old key lives on for:",
                          classes="dialog-line")
-            yield OptionList(*[Option(label, id=grace) for grace, label in GRACES], id="grace")
+            yield Graces(*[Option(label, id=grace) for grace, label in GRACES], id="grace")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Rotate", id="rotate", variant="warning")
@@ -55,7 +67,7 @@ class RotateScreen(UsesDashboard, ModalScreen[str | None]):
         self.dismiss(event.option.id)
 
     @on(Button.Pressed, "#rotate")
-    def _rotate(self) -> None:
+    def action_save(self) -> None:
         options = self.query_one("#grace", OptionList)
         index = options.highlighted if options.highlighted is not None else 2
         self.dismiss(GRACES[index][0])

@@ -18,8 +18,7 @@ from pepyhat_tui.text import join
 class CapabilityEditor(SelectionList[str]):
     DEFAULT_CSS = """
     CapabilityEditor {
-        height: auto;
-        max-height: 11;
+        height: auto;  /* every capability at once: the form scrolls, not the list */
         border: round $primary;
     }
     """

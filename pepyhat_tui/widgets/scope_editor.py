@@ -105,9 +105,20 @@ class ScopeRow(Vertical):
     }
     """
 
+    class Ready(Message):
+        """The row is composed: its fields exist, so it can be checked."""
+
+        def __init__(self, row: "ScopeRow") -> None:
+            super().__init__()
+            self.row = row
+
     def __init__(self, scope: schemas.Scope | None = None) -> None:
         super().__init__()
         self._initial = scope
+
+    def on_mount(self) -> None:
+        # Children are mounted before their parent's Mount: the fields exist now, not at mount().
+        self.post_message(self.Ready(self))
 
     def compose(self) -> ComposeResult:
         scope = self._initial
@@ -147,7 +158,8 @@ class ScopeRow(Vertical):
     def note(self, text: Text | str, state: str = "") -> None:
         self.set_class(state == "error", "-error")
         self.set_class(state == "beyond", "-beyond")
-        self.query_one(".scope-note", Static).update(text)
+        for line in self.query(".scope-note").results(Static):  # (none while being removed)
+            line.update(text)
 
     def focus_path(self) -> None:
         self.query_one(".scope-path", Input).focus()
@@ -209,9 +221,11 @@ class ScopeEditor(Vertical):
                 [(label, label) for label in self._presets], prompt="preset…", compact=True, id="scope-presets"
             )
 
-    def on_mount(self) -> None:
-        for row in self.rows:
-            self._check(row)
+    @on(ScopeRow.Ready)
+    def _row_ready(self, event: ScopeRow.Ready) -> None:
+        event.stop()
+        if event.row.is_attached:
+            self._check(event.row)
 
     @property
     def rows(self) -> list[ScopeRow]:
@@ -238,9 +252,7 @@ class ScopeEditor(Vertical):
             self._baseline = [(scope.path, list(scope.operations)) for scope in new]
         container = self.query_one("#scope-rows")
         container.remove_children()
-        rows = [ScopeRow(scope) for scope in new]
-        container.mount_all(rows)
-        self.call_after_refresh(lambda: [self._check(row) for row in rows])
+        container.mount_all([ScopeRow(scope) for scope in new])  # each checks itself when ready
 
     def set_presets(self, choices: dict[str, list[schemas.Scope]]) -> None:
         self._presets = dict(choices)
@@ -264,7 +276,8 @@ class ScopeEditor(Vertical):
         if beyond(self.own, path, operations):
             row.note("⚠ beyond your token: saving this row will be refused", "beyond")
             return
-        row.note("")
+        partial = next((seg for seg in path.split("/") if "*" in seg and seg not in ("*", "**")), None)
+        row.note(join((partial, "bold"), " is a literal: a wildcard is a whole segment, * or **") if partial else "")
         if self._examples is not None:
             timer = self._example_timers.pop(id(row), None)
             if timer is not None:
@@ -283,7 +296,9 @@ class ScopeEditor(Vertical):
         if not row.is_attached or row.path != path:
             return  # typed on meanwhile: a newer check is on its way
         if not found:
-            row.note("matches nothing your token can see in this organisation")
+            partial = next((seg for seg in path.split("/") if "*" in seg and seg not in ("*", "**")), None)
+            if partial is None:  # (else the literal's hint stays)
+                row.note("matches nothing your token can see in this organisation")
             return
         shown = Text("matches ", end="")
         shown.append_text(Text(", ").join(literal(p) for p in found))
@@ -332,7 +347,7 @@ class ScopeEditor(Vertical):
         row = ScopeRow()
         self.query_one("#scope-rows").mount(row)
         self._replaced = True
-        self.call_after_refresh(lambda: (row.focus_path(), self._check(row)))
+        self.call_after_refresh(row.focus_path)
         self.post_message(self.Changed())
 
     @on(Select.Changed, "#scope-presets")
