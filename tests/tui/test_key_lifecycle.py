@@ -337,7 +337,8 @@ async def test_bulk_revoke_of_an_apps_keys_needs_the_app_slug_typed(service):
         assert dialog.type_to_confirm == "crm"
         await steps(pilot, "y")
         assert app.screen is dialog, "y alone must not confirm a bulk revoke"
-        dialog.query_one("#typed").focus()
+        assert dialog.query_one("#typed").value == "y"  # it is typing: it went where the slug is typed
+        await steps(pilot, "ctrl+u")
         await type_text(pilot, "crm")
         dialog.query_one("#confirm", Button).press()
         await settle(pilot)
@@ -447,7 +448,7 @@ async def test_the_environment_bar_counts_keys_expiring_within_7_days_and_follow
 
 
 async def test_scope_editor_presets_add_remove_reorder_and_a_bad_path_in_words(service):
-    from pepyhat_tui.widgets.scope_editor import ScopeRow
+    from pepyhat_tui.widgets.scope_row import ScopeRow
 
     app = service.dashboard()
     async with service.http() as http, app.run_test(size=SIZE) as pilot:
