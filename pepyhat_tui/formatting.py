@@ -32,6 +32,10 @@ def relative(when: datetime | None, now: datetime, never: str = "never") -> str:
     return f"in {amount}" if future else f"{amount} ago"
 
 
+def kind_label(key: schemas.Key) -> str:
+    return "app key" if key.kind == "app" else "admin token"
+
+
 def key_badge(key: schemas.Key, now: datetime) -> Text:
     """active / expiring / expired / revoked, each its own colour."""
     if key.status == "revoked":

@@ -41,7 +41,7 @@ def suspect(text: str) -> Suspect | None:
         return Suspect("start", value)
     if not _KEYISH.fullmatch(value):
         return None
-    length = len(value) - len(value[:4])
+    length = len(value) - len("phk_")  # (both prefixes are 4 characters)
     if length != keys.RANDOM_LEN + keys.CHECKSUM_LEN:
         return Suspect("key", mask(value), f"not a Pepy Hat key: a key has 48 characters after its prefix, this has {length}")
     try:

@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from pepyhat import schemas
 from pepyhat_tui.actions import bindings
-from pepyhat_tui.formatting import key_badge, relative
+from pepyhat_tui.formatting import key_badge, kind_label, relative
 from pepyhat_tui.guarded import UsesDashboard
 from pepyhat_tui.text import join, literal, plural
 
@@ -27,7 +27,7 @@ class KeyDetailScreen(UsesDashboard, ModalScreen[None]):
         now = self.dashboard.now()
         rows = [
             ("Id", literal(key.id)),
-            ("Kind", Text("app key" if key.kind == "app" else "admin token")),
+            ("Kind", Text(kind_label(key))),
             ("App", literal(key.app or "—")),
             ("Start", literal(key.start)),
             ("Status", key_badge(key, now)),

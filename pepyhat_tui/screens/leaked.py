@@ -19,7 +19,7 @@ from textual.widgets.option_list import Option
 from pepyhat import schemas
 from pepyhat_tui.actions import ACTIONS, bindings
 from pepyhat_tui.client import ClientError
-from pepyhat_tui.formatting import key_badge, relative
+from pepyhat_tui.formatting import key_badge, kind_label, relative
 from pepyhat_tui.guarded import Guarded, key_path
 from pepyhat_tui.leaks import suspect
 from pepyhat_tui.text import join, literal, plural
@@ -29,7 +29,7 @@ NOT_OURS = "not a key of this Pepy Hat: no key here has that hash (another insta
 
 
 def identification(key: schemas.Key, now) -> list[Text]:
-    kind = "app key" if key.kind == "app" else "admin token"
+    kind = kind_label(key)
     used = relative(key.last_used_at, now)
     lines = [
         join(("Key       ", "bold"), (key.name, ""), f"  ({kind}", *((" of ", (key.app, "bold")) if key.app else ()), ")"),

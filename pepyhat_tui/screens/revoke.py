@@ -15,7 +15,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
 from pepyhat import schemas
-from pepyhat_tui.formatting import relative
+from pepyhat_tui.formatting import kind_label, relative
 from pepyhat_tui.screens.confirm import ConfirmScreen
 from pepyhat_tui.text import join, plural
 from pepyhat_tui.widgets.text_input import TextInput
@@ -25,7 +25,7 @@ LISTED = 5  # keys named one by one in a bulk revoke (a line each, to fit 80x24)
 
 def describe(key: schemas.Key, now: datetime) -> Text:
     """Name, kind, app, start, last use and creator: what tells one key from another."""
-    kind = "app key" if key.kind == "app" else "admin token"
+    kind = kind_label(key)
     used = relative(key.last_used_at, now)
     where = f" from {key.last_used_from}" if getattr(key, "last_used_from", None) else ""
     return join(

@@ -18,7 +18,7 @@ from textual.widgets import Button, Static
 from pepyhat import schemas
 from pepyhat_tui import clipboard
 from pepyhat_tui.actions import bindings
-from pepyhat_tui.formatting import relative
+from pepyhat_tui.formatting import kind_label, relative
 from pepyhat_tui.guarded import UsesDashboard
 from pepyhat_tui.minted import Minted
 from pepyhat_tui.text import join
@@ -69,7 +69,7 @@ class ShownOnceScreen(UsesDashboard, ModalScreen[schemas.Key]):
 
     def compose(self) -> ComposeResult:
         key = self.key_record
-        kind = "app key" if key.kind == "app" else "admin token"
+        kind = kind_label(key)
         with Vertical(id="dialog", classes="dialog"):
             yield Static(join(f"{self.heading}: {kind} ", (key.name, "bold"), *((" of ", (key.app, "")) if key.app else ()),
                               " — shown once"), classes="dialog-title")

@@ -25,7 +25,7 @@ from pepyhat import paths, schemas
 from pepyhat_tui.actions import bindings
 from pepyhat_tui.client import ClientError
 from pepyhat_tui.text import join, literal, printable
-from pepyhat_tui.widgets.scope_row import ALL, ScopeRow, beyond, scope_error
+from pepyhat_tui.widgets.scope_row import ALL, ScopeRow, beyond, partial_wildcard, scope_error
 
 EXAMPLES_DEBOUNCE = 0.25
 Examples = Callable[[str], Awaitable[tuple[list[str], bool]]]
@@ -156,7 +156,7 @@ class ScopeEditor(Vertical):
         if beyond(self.own, path, operations):
             row.note("⚠ beyond your token: saving this row will be refused", "beyond")
             return
-        partial = next((seg for seg in path.split("/") if "*" in seg and seg not in ("*", "**")), None)
+        partial = partial_wildcard(path)
         row.note(join((partial, "bold"), " is a literal: a wildcard is a whole segment, * or **") if partial else "")
         if self._examples is not None:
             timer = self._example_timers.pop(id(row), None)
@@ -176,8 +176,7 @@ class ScopeEditor(Vertical):
         if not row.is_attached or row.path != path:
             return  # typed on meanwhile: a newer check is on its way
         if not found:
-            partial = next((seg for seg in path.split("/") if "*" in seg and seg not in ("*", "**")), None)
-            if partial is None:  # (else the literal's hint stays)
+            if partial_wildcard(path) is None:  # (else the literal's hint stays)
                 row.note("matches nothing your token can see in this organisation")
             return
         shown = Text("matches ", end="")

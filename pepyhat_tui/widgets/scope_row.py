@@ -36,6 +36,11 @@ def scope_error(path: str, operations: list[str]) -> str | None:
     return None
 
 
+def partial_wildcard(path: str) -> str | None:
+    """A segment such as ``cr*``: a literal, though it reads like a wildcard (``*`` and ``**`` are whole segments)."""
+    return next((seg for seg in path.split("/") if "*" in seg and seg not in ("*", "**")), None)
+
+
 def beyond(own: Iterable[schemas.Scope], path: str, operations: list[str]) -> bool:
     """Would the service refuse this row as escalation?  The same test it runs (covers and ops_cover)."""
     return not any(scopes.covers(mine.path, path) and scopes.ops_cover(mine.operations, operations) for mine in own)

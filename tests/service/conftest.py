@@ -10,8 +10,10 @@ the database, the captured logs and the audit trail are searched for them.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +62,16 @@ class Service:
     superadmin_id: str
     log_file: Path
     extra: dict = field(default_factory=dict)
+
+    def access_log(self, request_id: str) -> list[dict]:
+        """The access-log entries of one request in the JSON log; the line lands just after the response."""
+        deadline = time.monotonic() + 10
+        while True:
+            entries = [json.loads(line) for line in self.log_file.read_text().splitlines() if line.strip()]
+            found = [e for e in entries if e.get("request_id") == request_id and e["logger"] == "pepyhat.access"]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
 
     def client(self, token: str | None = None, **headers) -> httpx.Client:
         if token is None:

@@ -7,8 +7,6 @@ requests rather than absolute values.
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -91,17 +89,6 @@ def test_metrics_count_requests_latency_and_decisions(service, make):
     assert email not in labels and app not in labels
 
 
-def _log_lines(service, request_id: str) -> list[dict]:
-    """The access-log entries for one request; the line lands just after the response."""
-    deadline = time.monotonic() + 10
-    while True:
-        entries = [json.loads(line) for line in service.log_file.read_text().splitlines() if line.strip()]
-        found = [e for e in entries if e.get("request_id") == request_id and e["logger"] == "pepyhat.access"]
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
-
-
 def test_access_log_has_request_and_key_ids(service, make):
     app = make.app(roles={"viewer": ["users.read"]})
     email = make.user()
@@ -120,19 +107,19 @@ def test_access_log_has_request_and_key_ids(service, make):
     with service.client(**{"X-Request-ID": admin_id}) as admin:
         assert admin.get(f"/api/v1/apps/{app}").status_code == 200
 
-    (entry,) = _log_lines(service, data_plane_id)
+    (entry,) = service.access_log(data_plane_id)
     assert entry["key_id"] == created["id"]
     assert (entry["method"], entry["route"], entry["status"]) == ("GET", AUTHZ_ROUTE, 200)
     assert entry["level"] == "info" and entry["time"] and isinstance(entry["duration_ms"], (int, float))
 
-    (entry,) = _log_lines(service, admin_id)
+    (entry,) = service.access_log(admin_id)
     assert entry["key_id"] == service.superadmin_id
     assert (entry["route"], entry["status"]) == ("/api/v1/apps/{slug}", 200)
 
-    (entry,) = _log_lines(service, anonymous_id)
+    (entry,) = service.access_log(anonymous_id)
     assert "key_id" not in entry and entry["status"] == 401
 
-    (entry,) = _log_lines(service, generated)
+    (entry,) = service.access_log(generated)
     assert entry["route"] == "/healthz"
     # The key itself never reaches the log (conftest also checks the whole file at the end).
     assert created["key"] not in service.log_file.read_text()

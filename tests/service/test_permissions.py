@@ -32,7 +32,6 @@ from pepyhat.schemas import CAPABILITIES
 from pepyhat.service.actor import Actor, Context
 from tests.servers import ServerThread, wait_for
 from tests.service.conftest import Factory, unique
-from tests.service.test_ops import _log_lines
 
 ROUTES = sorted(admin_routes(), key=lambda route: route.name)
 ROUTE = {route.name: route for route in ROUTES}
@@ -639,7 +638,7 @@ def test_a_token_s_use_is_noted_in_the_access_log_and_on_the_key(service, admin,
     before = datetime.now(timezone.utc).replace(microsecond=0)
     with service.client(created["key"], **{"X-Request-ID": request_id}) as client:
         assert client.get("/api/v1/apps").status_code == 200
-    (entry,) = _log_lines(service, request_id)
+    (entry,) = service.access_log(request_id)
     assert entry["key_id"] == created["id"]
     used = wait_for(lambda: admin.get(f"/api/v1/keys/{created['id']}").json()["last_used_at"], "last_used_at", 10)
     assert before <= datetime.fromisoformat(used) <= datetime.now(timezone.utc)

@@ -147,17 +147,6 @@ def test_the_lookup_is_the_way(service, admin, make):
 # -- the logs -------------------------------------------------------------------------
 
 
-def _entries(service, request_id: str) -> list[dict]:
-    """The access-log lines of one request in the service's JSON log (written just after the response)."""
-    deadline = time.monotonic() + 10
-    while True:
-        entries = [json.loads(line) for line in service.log_file.read_text().splitlines() if line.strip()]
-        found = [e for e in entries if e.get("request_id") == request_id and e["logger"] == "pepyhat.access"]
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
-
-
 def test_the_access_log_holds_no_key(service, admin, caplog):
     in_query, in_path = secret(), secret("admin")
     query_id, path_id = (unique("secret") for _ in range(2))
@@ -180,8 +169,8 @@ def test_the_access_log_holds_no_key(service, admin, caplog):
         assert in_query not in raw and in_path not in raw
     assert records[path_id].path == f"/api/v1/keys/{in_path[:10]}\u2026"
 
-    (by_path,) = _entries(service, path_id)
-    (by_query,) = _entries(service, query_id)
+    (by_path,) = service.access_log(path_id)
+    (by_query,) = service.access_log(query_id)
     assert by_path["path"] == f"/api/v1/keys/{in_path[:10]}\u2026" and by_path["status"] == 400
     assert by_query["path"] == "/api/v1/keys" and by_query["status"] == 400
     text = service.log_file.read_text()
