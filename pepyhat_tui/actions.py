@@ -170,6 +170,26 @@ ACTIONS: dict[str, Action] = {
         _write("user.toggle-active", "x", "toggle_active", "(De)activate", "Cut or restore all access, grants kept",
                "users.write", "users/{email}"),
         _write("user.edit", "e", "edit", "Edit", "Rename the user", "users.write", "users/{email}"),
+        # exploring access: from an app, a user, anywhere
+        Action("matrix.open", "m", "matrix", "Matrix", "The app's access matrix: members by roles", "users.read",
+               "apps/{app}/members/*"),
+        Action("try.open", "t", "try_request", "Try", "Try a request: what the data plane answers for a user",
+               show=False),
+        Action("explain", "w", "explain", "Why", "Explain: which roles give each permission, granted by whom, until when",
+               "authz.explain", "apps/{app}/authz/{email}"),
+        Action("export", "x", "export", "Export", "Write the app's access review (users x roles x permissions) to a file",
+               "users.read", "apps/{app}/members/*", show=False),
+        # the access matrix
+        _write("matrix.toggle", "space", "toggle_grant", "Grant/remove", "Grant or remove the role at the cursor",
+               "grants.write", "apps/{app}/members/*", reach="row"),
+        Action("matrix.permission", "p", "pick_permission", "Permission",
+               "Keep the users who hold a permission (through any role); its roles are highlighted"),
+        Action("matrix.everyone", "a", "toggle_everyone", "Everyone", "Show users without any role in the app too",
+               show=False),
+        # try a request
+        Action("try.copy", "c", "copy_curl", "Copy curl", "Copy the equivalent curl command (key masked)"),
+        # the audit log
+        Action("audit.pause", "p", "toggle_follow", "Pause/follow", "Stop or resume following new events"),
         # modals
         Action("form.cancel", "escape", "cancel", "Cancel", "Close without saving"),
         Action("form.save", "ctrl+s", "save", "Save", "Send the form"),

@@ -23,7 +23,12 @@ from pepyhat_tui.formatting import EXPIRING_WITHIN
 from pepyhat_tui.text import printable
 
 READ_CAPABILITIES = schemas.READ_CAPABILITIES
-SCREENS = {"apps": "Apps", "users": "Users", "keys": "Keys"}
+SCREENS = {"apps": "Apps", "users": "Users", "keys": "Keys", "audit": "Audit log"}  # the top-level screens (modes)
+# What `:` goes to, as its prompt shows it: <...> is a name it needs, [...] one it takes.
+DESTINATIONS = {
+    "apps": "apps", "users": "users", "keys": "keys [app]", "matrix": "matrix <app>", "audit": "audit",
+    "try": "try [email] [app]", "app": "app <slug>", "user": "user <email>",
+}
 # How a scope reaches an action's path (see pepyhat_tui.actions): a row's path is concrete.
 REACH_CHECKS: dict[Reach, Callable[[str, str], bool]] = {
     "some": scopes.intersects,
@@ -50,10 +55,16 @@ def _keys_screen() -> Screen:
     return KeysScreen()
 
 
+def _audit_screen() -> Screen:
+    from pepyhat_tui.screens.audit import AuditScreen
+
+    return AuditScreen()
+
+
 class PepyHatApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Pepy Hat"
-    MODES = {"apps": _apps_screen, "users": _users_screen, "keys": _keys_screen}
+    MODES = {"apps": _apps_screen, "users": _users_screen, "keys": _keys_screen, "audit": _audit_screen}
     DEFAULT_MODE = "apps"
     BINDINGS = bindings("quit", "goto", "help", "palette", "keys.find-leaked")
 
@@ -236,10 +247,51 @@ class PepyHatApp(App[None]):
     # -- navigation -----------------------------------------------------------
 
     def go(self, destination: str, argument: str | None = None) -> None:
-        """``apps``, ``users``, ``keys``; ``apps crm`` opens an app, ``users alice@...`` a user."""
+        """Where `:` leads: ``apps``, ``users``, ``keys``, ``audit`` switch screens; ``app crm``,
+        ``user alice@...`` open one; ``keys crm`` the keys of crm; ``matrix crm`` and ``try`` open
+        over the current screen, so escape comes back."""
+        destination = {"app": "apps", "user": "users"}.get(destination, destination)
+        if destination == "matrix":
+            self.open_matrix(argument or "")
+            return
+        if destination == "try":
+            email = app = None
+            for word in (argument or "").split():
+                if "@" in word:
+                    email = word
+                else:
+                    app = word
+            self.open_try(app=app, email=email)
+            return
         self.switch_mode(destination)
-        if argument:
+        if destination == "keys" and argument:
+            from pepyhat_tui.screens.keys import KeysScreen
+
+            self.push_screen(KeysScreen(argument))
+        elif argument:
             self.call_after_refresh(self.screen.open_by_name, argument)
+
+    # Exploring access: each from wherever its key is offered (`m`, `t`, `w`, `x`).
+
+    def open_matrix(self, app: str) -> None:
+        from pepyhat_tui.screens.matrix import MatrixScreen
+
+        self.push_screen(MatrixScreen(app))
+
+    def open_try(self, *, app: str | None = None, email: str | None = None) -> None:
+        from pepyhat_tui.screens.try_request import TryScreen
+
+        self.push_screen(TryScreen(app=app, email=email))
+
+    def open_explain(self, email: str, app: str) -> None:
+        from pepyhat_tui.screens.explain import ExplainScreen
+
+        self.push_screen(ExplainScreen(email, app))
+
+    def export_access(self, app: str) -> None:
+        from pepyhat_tui.screens.export import ExportScreen
+
+        self.push_screen(ExportScreen(app))
 
     def action_goto(self) -> None:
         from pepyhat_tui.screens.goto import GotoScreen
@@ -248,7 +300,7 @@ class PepyHatApp(App[None]):
             if choice is not None:
                 self.go(*choice)
 
-        self.push_screen(GotoScreen(list(SCREENS)), done)
+        self.push_screen(GotoScreen(DESTINATIONS), done)
 
     def action_help(self) -> None:
         from pepyhat_tui.screens.help import HelpScreen

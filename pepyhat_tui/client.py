@@ -7,7 +7,9 @@ a 409, surfaces as ``ClientError`` carrying status, code and message.
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, AsyncIterator, TypeVar
@@ -38,6 +40,23 @@ class ClientError(Exception):
     def __str__(self) -> str:
         prefix = f"{self.status} " if self.status else ""
         return f"{prefix}{self.code}: {self.message}"
+
+
+# What a data-plane reply carries that the calling app should know about.
+REPLY_HEADERS = ("x-request-id", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after",
+                 "cache-control")
+
+
+@dataclass(frozen=True)
+class DataPlaneReply:
+    """What ``GET /api/v1/authz/...`` answered an app key, as the calling app would see it."""
+
+    status: int
+    latency_ms: float
+    headers: dict[str, str] = field(default_factory=dict)  # only REPLY_HEADERS
+    body: dict[str, Any] | None = None  # the JSON body (an answer, or an error envelope)
+    answer: schemas.AuthzResponse | None = None  # a 200's body, parsed
+    error: schemas.ErrorBody | None = None  # a refusal's envelope, parsed
 
 
 def _seg(value: str) -> str:
@@ -100,14 +119,7 @@ class PepyHatClient:
             # A URL ends up in proxy and access logs: a key travels only in a body (the lookup).
             # The service refuses it as well (secret_in_url); here it never leaves the dashboard.
             raise ClientError(None, "secret_in_url", "that looks like a key: find it with the leaked-key lookup")
-        try:
-            response = await self._http.request(method, path, params=params, json=json)
-        except httpx.TimeoutException:
-            raise ClientError(None, "timeout", "the service did not answer in time") from None
-        except httpx.ConnectError:
-            raise ClientError(None, "unreachable", f"cannot reach the service at {self._http.base_url}") from None
-        except httpx.HTTPError as exc:
-            raise ClientError(None, "transport_error", f"request failed: {type(exc).__name__}") from None
+        response = await self._send(self._http.build_request(method, path, params=params, json=json))
         if response.status_code >= 400:
             try:
                 error = schemas.ErrorEnvelope.model_validate_json(response.content).error
@@ -115,6 +127,17 @@ class PepyHatClient:
             except ValidationError:
                 raise ClientError(response.status_code, "http_error", f"HTTP {response.status_code}") from None
         return response
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send; a failure to reach the service at all becomes a ClientError without a status."""
+        try:
+            return await self._http.send(request)
+        except httpx.TimeoutException:
+            raise ClientError(None, "timeout", "the service did not answer in time") from None
+        except httpx.ConnectError:
+            raise ClientError(None, "unreachable", f"cannot reach the service at {self._http.base_url}") from None
+        except httpx.HTTPError as exc:
+            raise ClientError(None, "transport_error", f"request failed: {type(exc).__name__}") from None
 
     async def _get(self, model: type[M] | TypeAdapter, method: str, path: str, **kwargs) -> Any:
         response = await self._call(method, path, **kwargs)
@@ -184,9 +207,11 @@ class PepyHatClient:
     async def create_role(self, app: str, body: schemas.RoleCreate) -> schemas.Role:
         return await self._get(schemas.Role, "POST", f"/api/v1/apps/{_seg(app)}/roles", json=self._body(body))
 
-    async def update_role(self, app: str, slug: str, body: schemas.RoleUpdate) -> schemas.RoleUpdated:
+    async def update_role(self, app: str, slug: str, body: schemas.RoleUpdate, *, dry_run: bool = False) -> schemas.RoleUpdated:
+        """Save the role; with ``dry_run``, only say what its members would gain and lose (nothing saved)."""
         return await self._get(
-            schemas.RoleUpdated, "PATCH", f"/api/v1/apps/{_seg(app)}/roles/{_seg(slug)}", json=self._body(body)
+            schemas.RoleUpdated, "PATCH", f"/api/v1/apps/{_seg(app)}/roles/{_seg(slug)}",
+            params=_params(dry_run=dry_run or None), json=self._body(body),
         )
 
     async def delete_role(self, app: str, slug: str) -> None:
@@ -196,12 +221,17 @@ class PepyHatClient:
 
     async def list_members(
         self, app: str, q: str | None = None, role: str | None = None, permission: str | None = None,
-        cursor: str | None = None, limit: int = 100,
+        cursor: str | None = None, limit: int = 100, everyone: bool = False,
     ) -> schemas.Page[schemas.Member]:
+        """The app's members; ``everyone``: every user, those without a grant there too."""
         return await self._get(
             schemas.Page[schemas.Member], "GET", f"/api/v1/apps/{_seg(app)}/members",
-            params=_params(q=q, role=role, permission=permission, cursor=cursor, limit=limit),
+            params=_params(q=q, role=role, permission=permission, cursor=cursor, limit=limit, everyone=everyone or None),
         )
+
+    async def access_review(self, app: str) -> schemas.AccessReview:
+        """Every grant in the app, with its role's permissions: what an access review reads."""
+        return await self._get(schemas.AccessReview, "GET", f"/api/v1/apps/{_seg(app)}/access-review")
 
     async def grant(self, app: str, email: str, role: str, expires_at: datetime | None = None) -> schemas.Grant:
         body = schemas.GrantPut(expires_at=expires_at) if expires_at else None
@@ -283,6 +313,44 @@ class PepyHatClient:
         return await self._get(
             schemas.ScopeExamples, "GET", "/api/v1/scopes/examples", params=_params(path=path, limit=limit)
         )
+
+    # -- the data plane, as an app calls it ---------------------------------------
+
+    def authz_path(self, email: str) -> str:
+        return f"/api/v1/authz/{_seg(email)}"
+
+    @property
+    def base_url(self) -> str:
+        return str(self._http.base_url).rstrip("/")
+
+    async def try_authz(self, email: str, app: str, api_key: str) -> DataPlaneReply:
+        """The real data-plane request with an app key, whatever it answers (a 403 is a result here).
+
+        The key goes in ``X-API-Key`` only: the dashboard's own token is not sent along.
+        """
+        path = self.authz_path(email)
+        if contains_key(path) or contains_key(app):
+            raise ClientError(None, "secret_in_url", "that looks like a key: a key goes in the key field only")
+        request = self._http.build_request("GET", path, params={"app": app}, headers={"X-API-Key": api_key})
+        request.headers.pop("Authorization", None)
+        started = time.perf_counter()
+        response = await self._send(request)
+        latency = (time.perf_counter() - started) * 1000
+        headers = {name: response.headers[name] for name in REPLY_HEADERS if name in response.headers}
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        answer = error = None
+        try:
+            if response.status_code == 200:
+                answer = schemas.AuthzResponse.model_validate(body)
+            else:
+                error = schemas.ErrorEnvelope.model_validate(body).error
+        except ValidationError:
+            pass
+        body = body if isinstance(body, dict) else None
+        return DataPlaneReply(response.status_code, latency, headers, body, answer, error)
 
     # -- explain and audit ----------------------------------------------------
 

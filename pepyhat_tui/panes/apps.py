@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pepyhat import schemas
 from pepyhat_tui.actions import bindings
-from pepyhat_tui.guarded import resource_path
+from pepyhat_tui.guarded import resource_path, segment
 from pepyhat_tui.panes.base import ListPane
 from pepyhat_tui.text import join, plural
 
@@ -19,7 +19,11 @@ class AppsPane(ListPane):
         ("Description", "description"),
     )
     NOUN = "app"
-    BINDINGS = bindings("apps.new", "apps.edit", "apps.delete")
+    BINDINGS = bindings("apps.new", "apps.edit", "apps.delete", "matrix.open", "try.open", "export")
+
+    def action_context(self) -> dict[str, str]:
+        app = self.table.selected()  # the matrix, try and export act on the app under the cursor
+        return {"app": segment(app.slug)} if app is not None else {}
 
     async def fetch(self, cursor, query):
         return await self.dashboard.client.list_apps(q=query, cursor=cursor)
@@ -41,6 +45,18 @@ class AppsPane(ListPane):
 
         # Back from the app, its counts may have changed: show them as they are now.
         self.dashboard.push_screen(AppDetailScreen(name), lambda _: self.reload())
+
+    def action_matrix(self) -> None:
+        if (app := self.table.selected()) is not None:
+            self.dashboard.open_matrix(app.slug)
+
+    def action_try_request(self) -> None:
+        app = self.table.selected()
+        self.dashboard.open_try(app=app.slug if app else None)
+
+    def action_export(self) -> None:
+        if (app := self.table.selected()) is not None:
+            self.dashboard.export_access(app.slug)
 
     def action_new(self) -> None:
         from pepyhat_tui.screens.app_form import AppForm

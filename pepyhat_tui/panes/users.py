@@ -53,7 +53,9 @@ def toggle_active(node: Guarded, email: str, name: str | None, active: bool, the
 class UsersPane(ListPane):
     COLUMNS = (("Email", "email"), ("Name", "name"), ("Status", "status"), ("Created", "created"))
     NOUN = "user"
-    BINDINGS = bindings("users.new", "users.edit", "users.delete", "users.toggle-active", "users.active-filter")
+    BINDINGS = bindings(
+        "users.new", "users.edit", "users.delete", "users.toggle-active", "users.active-filter", "try.open"
+    )
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -83,6 +85,10 @@ class UsersPane(ListPane):
         # Back from a user (edited, deactivated, granted): show the users as they are now;
         # the reload keeps the cursor on its row.
         self.dashboard.push_screen(UserDetailScreen(name.lower()), lambda _: self.reload())
+
+    def action_try_request(self) -> None:
+        user = self.table.selected()
+        self.dashboard.open_try(email=user.email if user else None)
 
     def action_cycle_filter(self) -> None:
         index = ACTIVE_FILTERS.index(self.active_filter)

@@ -10,6 +10,7 @@ from textual.widgets import TabbedContent, TabPane
 from pepyhat import schemas
 from pepyhat_tui.actions import bindings
 from pepyhat_tui.client import ClientError
+from pepyhat_tui.guarded import segment
 from pepyhat_tui.panes.base import ListPane
 from pepyhat_tui.panes.keys import KeysPane
 from pepyhat_tui.panes.members import MembersPane
@@ -31,7 +32,7 @@ class AppDetailScreen(DataScreen):
         padding: 0;
     }
     """
-    BINDINGS = bindings("app.roles", "app.permissions", "app.members", "app.keys")
+    BINDINGS = bindings("app.roles", "app.permissions", "app.members", "app.keys", "matrix.open", "try.open", "export")
 
     def __init__(self, slug: str) -> None:
         super().__init__()
@@ -41,6 +42,9 @@ class AppDetailScreen(DataScreen):
     @property
     def heading(self) -> str:
         return f"App {self.slug}"
+
+    def action_context(self) -> dict[str, str]:
+        return {"app": segment(self.slug)}
 
     def compose(self) -> ComposeResult:
         slug = self.slug
@@ -111,3 +115,12 @@ class AppDetailScreen(DataScreen):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    def action_matrix(self) -> None:
+        self.dashboard.open_matrix(self.slug)
+
+    def action_try_request(self) -> None:
+        self.dashboard.open_try(app=self.slug)
+
+    def action_export(self) -> None:
+        self.dashboard.export_access(self.slug)

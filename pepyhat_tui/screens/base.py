@@ -17,7 +17,7 @@ from textual.widgets import Footer
 from pepyhat_tui.actions import bindings
 from pepyhat_tui.guarded import Guarded
 from pepyhat_tui.panes.base import ListPane
-from pepyhat_tui.text import join, plural
+from pepyhat_tui.text import join, literal, plural
 from pepyhat_tui.widgets.banner import Banner
 from pepyhat_tui.widgets.environment_bar import EnvironmentBar
 from pepyhat_tui.widgets.paged_table import PagedTable
@@ -119,7 +119,7 @@ class ListScreen(DataScreen):
 
     def update_title(self, loading: bool = False) -> None:
         pane, table = self.pane, self.pane.table
-        main = Text(self.HEADING, style="bold", end="")
+        main = literal(self.heading, "bold")  # (`:keys <app>` puts typed text in it)
         if pane.subtitle():
             main.append(f"  {pane.subtitle()}", style="dim")
         if loading and not table.loaded_once:

@@ -1,35 +1,93 @@
-"""`:` go to a screen by name, with completion (`:users`, `:apps crm`)."""
+"""`:` go to a screen by name, with completion (`:users`, `:matrix crm`, `:user alice@...`).
+
+The completion is shell-like: tab takes what is shown after the cursor.  The
+first word completes from the screens; the name after ``matrix``, ``app`` or
+``keys`` completes from the service's apps, after ``user`` from its users.
+"""
 
 from __future__ import annotations
+
+from typing import Iterable, Mapping
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.suggester import SuggestFromList
+from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
 from pepyhat_tui.actions import bindings
+from pepyhat_tui.client import ClientError
+from pepyhat_tui.guarded import UsesDashboard
+from pepyhat_tui.leaks import contains_key
 from pepyhat_tui.text import join
 from pepyhat_tui.widgets.text_input import TextInput
 
+APP_NAMED = ("matrix", "app", "apps", "keys")  # the name after these is an app's slug
+USER_NAMED = ("user", "users")
+ALIASES = ("app", "user")  # `:app crm` is `:apps crm`: reached only by their whole name
 
-class GotoScreen(ModalScreen[tuple[str, str | None] | None]):
-    # Shell-like: tab takes the completion shown after the cursor (`:us` tab -> `:users`).
+
+def resolve(word: str, destinations: Iterable[str]) -> list[str]:
+    """The destinations ``word`` names: itself exactly, else those it starts (``us`` -> ``users``)."""
+    word = word.lower()
+    names = list(destinations)
+    if word in names:
+        return [word]
+    return [d for d in names if d.startswith(word) and d not in ALIASES]
+
+
+class GotoSuggester(Suggester):
+    """Completes the screen's name, then the app or user it opens, asking the service as you type."""
+
+    def __init__(self, screen: "GotoScreen") -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.screen = screen
+
+    async def get_suggestion(self, value: str) -> str | None:
+        first, space, rest = value.partition(" ")
+        if not space:
+            matches = [d for d in self.screen.destinations if d.startswith(first.lower())]
+            return matches[0] if first and matches else None  # (the first in the prompt's order)
+        found = resolve(first, self.screen.destinations)
+        if len(found) != 1 or " " in rest or not rest or contains_key(rest):
+            return None
+        name = await self.screen.complete_name(found[0], rest)
+        return f"{first} {name}" if name else None
+
+
+class GotoScreen(UsesDashboard, ModalScreen[tuple[str, str | None] | None]):
     BINDINGS = bindings("goto.cancel", "goto.complete")
 
-    def __init__(self, destinations: list[str]) -> None:
+    def __init__(self, destinations: Mapping[str, str]) -> None:
         super().__init__()
-        self.destinations = destinations
+        self.destinations = dict(destinations)  # name -> how the prompt shows it (``matrix <app>``)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="goto", classes="prompt"):
-            yield TextInput(
-                placeholder=" | ".join(self.destinations),
-                suggester=SuggestFromList(self.destinations, case_sensitive=False),
-                id="goto-input",
-            )
+            yield TextInput(placeholder=" | ".join(self.destinations.values()), suggester=GotoSuggester(self), id="goto-input")
             yield Static("", id="goto-error", classes="form-error")
+
+    async def complete_name(self, destination: str, start: str) -> str | None:
+        """The first app slug or email that starts with ``start``, from the service."""
+        client = self.dashboard._client
+        if client is None:
+            return None
+        try:
+            if destination in APP_NAMED:
+                page = await client.list_apps(q=start, limit=20)
+                names = [a.slug for a in page.data]
+            elif destination in USER_NAMED:
+                page = await client.list_users(q=start, limit=20)
+                names = [u.email for u in page.data]
+            else:
+                return None
+        except ClientError:
+            return None  # no completion; the screen says what is wrong when it opens
+        return next((n for n in sorted(names) if n.startswith(start) and n != start), None)
+
+    def error(self, *parts) -> None:
+        self.query_one("#goto-error", Static).update(join(*parts))
 
     @on(Input.Submitted)
     def _submit(self, event: Input.Submitted) -> None:
@@ -37,13 +95,16 @@ class GotoScreen(ModalScreen[tuple[str, str | None] | None]):
         if not words:
             self.dismiss(None)
             return
-        name = words[0].lower()
-        matches = [d for d in self.destinations if d.startswith(name) or d.rstrip("s") == name]
+        matches = resolve(words[0], self.destinations)
         if len(matches) != 1:
-            error = join("no screen ", (repr(name), ""), f": try {', '.join(self.destinations)}")
-            self.query_one("#goto-error", Static).update(error)
+            self.error("no screen ", (repr(words[0].lower()), ""), f": try {', '.join(self.destinations)}")
             return
-        self.dismiss((matches[0], words[1] if len(words) > 1 else None))
+        name = words[1].strip() if len(words) > 1 else None
+        shown = self.destinations[matches[0]]
+        if "<" in shown and not name:
+            self.error(f"say which: :{shown}")
+            return
+        self.dismiss((matches[0], name))
 
     def action_complete(self) -> None:
         field = self.query_one("#goto-input", Input)

@@ -19,7 +19,7 @@ from pepyhat_tui.widgets.table import Table
 
 
 class UserDetailScreen(DataScreen):
-    BINDINGS = bindings("user.grant", "user.remove-grant", "user.toggle-active", "user.edit")
+    BINDINGS = bindings("user.grant", "user.remove-grant", "user.toggle-active", "user.edit", "explain", "try.open")
 
     def __init__(self, email: str) -> None:
         super().__init__()
@@ -32,7 +32,11 @@ class UserDetailScreen(DataScreen):
         return f"User {self.email}"
 
     def action_context(self) -> dict[str, str]:
-        return {"email": segment(self.email)}
+        context = {"email": segment(self.email)}
+        chosen = self.selected_grant()
+        if chosen is not None:  # explain and try act on the app of the row under the cursor
+            context["app"] = segment(chosen[0])
+        return context
 
     def compose(self) -> ComposeResult:
         yield from self.chrome_top()
@@ -111,6 +115,14 @@ class UserDetailScreen(DataScreen):
     @on(DataTable.RowHighlighted, "#access")
     def _grant_moved(self) -> None:
         self.refresh_bindings()  # remove-grant is offered per row: crm's, not wiki's
+
+    def action_explain(self) -> None:
+        if (chosen := self.selected_grant()) is not None:
+            self.dashboard.open_explain(self.email, chosen[0])
+
+    def action_try_request(self) -> None:
+        chosen = self.selected_grant()
+        self.dashboard.open_try(email=self.email, app=chosen[0] if chosen else None)
 
     def action_grant(self) -> None:
         from pepyhat_tui.screens.grant_form import GrantForm
