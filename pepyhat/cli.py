@@ -1,4 +1,4 @@
-"""``pepyhat``: serve, init, token create, demo-data.
+"""``pepyhat``: serve, init, token create, demo-data, export access.
 
 Plaintext keys go alone to stdout; everything else to stderr.  Failures are one
 line and exit 1; usage errors exit 2 (argparse's, and UsageError's in one line);
@@ -233,6 +233,68 @@ def cmd_demo_data(args) -> int:
     return 0
 
 
+def _review_from_db(args):
+    from pepyhat.errors import DomainError
+    from pepyhat.service import review
+    from pepyhat.store.db import make_sessionmaker, transaction
+
+    engine = _open(_database_url(args))
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            return review.access_review(session, _actor("pepyhat export"), args.app)
+    except DomainError as exc:
+        raise CommandError(exc.message) from None
+    finally:
+        engine.dispose()
+
+
+def _review_from_url(args):
+    """The same review from a running service, through its admin API."""
+    from urllib.parse import quote
+
+    import httpx
+    from pydantic import ValidationError
+
+    from pepyhat.schemas import AccessReview, ErrorEnvelope
+
+    token = args.token or os.environ.get("PEPYHAT_TOKEN")
+    if not token:
+        raise UsageError("--url needs --token T (or $PEPYHAT_TOKEN): an admin token with users.read")
+    url = f"{args.url.rstrip('/')}/api/v1/apps/{quote(args.app, safe='')}/access-review"
+    try:
+        response = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    except httpx.InvalidURL as exc:
+        raise UsageError(f"--url {args.url!r}: {exc}") from None
+    except httpx.HTTPError as exc:
+        raise CommandError(f"cannot reach {args.url}: {type(exc).__name__}: {exc}") from None
+    try:
+        if response.status_code != 200:
+            error = ErrorEnvelope.model_validate_json(response.content).error
+            raise CommandError(f"{response.status_code} {error.code}: {error.message}")
+        return AccessReview.model_validate_json(response.content)
+    except ValidationError:
+        raise CommandError(f"{args.url} answered HTTP {response.status_code}, not Pepy Hat's API") from None
+
+
+def cmd_export_access(args) -> int:
+    from pepyhat import review
+
+    if args.url and args.db:
+        raise UsageError("give --db or --url, not both")
+    found = _review_from_url(args) if args.url else _review_from_db(args)
+    if args.output in (None, "-"):
+        review.write(found, args.format, sys.stdout)
+        _say(f"pepyhat: access review of {found.app}: {review.summary(found)}")
+        return 0
+    try:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            review.write(found, args.format, out)
+    except OSError as exc:
+        raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    _say(f"pepyhat: access review of {found.app} written to {os.path.abspath(args.output)}: {review.summary(found)}")
+    return 0
+
+
 def _port(text: str) -> int:
     value = int(text) if text.isdigit() else -1
     if not 0 <= value <= 65535:  # getaddrinfo would wrap 99999 silently
@@ -287,6 +349,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--apps", type=_positive, default=5)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo_data)
+
+    export = sub.add_parser("export", help="export data for review")
+    export_sub = export.add_subparsers(dest="export_command", required=True, metavar="WHAT")
+    access = export_sub.add_parser(
+        "access", help="an app's access review: users x roles x permissions, with granters, dates and expiries"
+    )
+    access.add_argument("--app", required=True, metavar="SLUG")
+    access.add_argument("--format", choices=["csv", "json"], default="csv")
+    access.add_argument("--output", "-o", metavar="PATH", help="write here (default: stdout)")
+    _db_arg(access)
+    access.add_argument("--url", metavar="URL", help="read from a running service instead of a database")
+    access.add_argument("--token", metavar="T", help="admin token for --url (default $PEPYHAT_TOKEN)")
+    access.set_defaults(func=cmd_export_access)
     return parser
 
 
@@ -299,6 +374,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `| head` stopped reading: nothing to say, and nothing more to write
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
     except Exception as exc:  # last resort: one line, never a traceback
         _say(f"pepyhat: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'unexpected error'}")
         return EXIT_FAILURE

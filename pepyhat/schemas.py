@@ -437,6 +437,29 @@ class UserAccess(User):
     apps: list[AppAccess]
 
 
+class AccessReviewRow(BaseModel):
+    """One permission a user holds through one grant: a line of an access review."""
+
+    email: str
+    name: str
+    active: bool
+    role: str
+    permission: str | None = Field(description="None: the role gives no permission")
+    granted_by: str
+    granted_at: datetime
+    expires_at: datetime | None = None
+    expired: bool = False
+
+
+class AccessReview(BaseModel):
+    """Every grant in an app (expired ones marked), each role's permissions spelled out."""
+
+    app: str
+    app_name: str
+    generated_at: datetime
+    rows: list[AccessReviewRow]
+
+
 # -- keys ---------------------------------------------------------------------
 
 

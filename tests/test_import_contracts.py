@@ -22,7 +22,7 @@ CONTRACTS = [c["name"] for c in tomllib.loads((ROOT / "pyproject.toml").read_tex
 
 # contract -> (file in the copy, line appended to it): each breaks that contract alone.
 PROBES = {
-    "The dashboard reaches the service only through its pure modules (schemas, scopes, keys, paths) and pepyhat.embedded": (
+    "The dashboard reaches the service only through its pure modules (schemas, scopes, keys, paths, review) and pepyhat.embedded": (
         "pepyhat_tui/probe.py", "from pepyhat.store import queries"),
     "The store imports nothing from the API or the service": (
         "pepyhat/store/probe.py", "from pepyhat.service import keys"),
@@ -31,7 +31,7 @@ PROBES = {
         "pepyhat/service/probe.py", "from pepyhat.api.errors import ApiError"),
     "The service never imports the dashboard or its toolkit": (
         "pepyhat/store/probe.py", "import textual"),
-    "Who-holds-what answers, key format, scopes, paths and schemas are pure: no SQL, no store, no service": (
+    "Who-holds-what answers, access-review files, key format, scopes, paths and schemas are pure: no SQL, no store, no service": (
         "pepyhat/paths.py", "import sqlalchemy"),
     "Admin routes are thin: they call the service and never touch the store": (
         "pepyhat/api/apps.py", "from pepyhat.store import queries"),

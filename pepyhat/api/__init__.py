@@ -12,7 +12,9 @@ from starlette.concurrency import run_in_threadpool
 
 from pepyhat import __version__
 from pepyhat.audit import prune
-from pepyhat.api import apps, audit as audit_routes, dataplane, errors, explain, keys, members, ops, permissions, roles, scopes, users
+from pepyhat.api import (
+    apps, audit as audit_routes, dataplane, errors, explain, keys, members, ops, permissions, review, roles, scopes, users,
+)
 from pepyhat.api import openapi
 from pepyhat.api.query import refuse_hostile_text
 from pepyhat.api.auth import authorize
@@ -28,7 +30,7 @@ from pepyhat.usage import UsageTracker
 log = logging.getLogger("pepyhat.service")
 PRUNE_EVERY = 3600.0
 ADMIN_ROUTERS = (
-    apps.router, permissions.router, roles.router, members.router, users.router, keys.router, scopes.router,
+    apps.router, permissions.router, roles.router, members.router, review.router, users.router, keys.router, scopes.router,
     explain.router, audit_routes.router,
 )
 

@@ -23,11 +23,12 @@ def list_members(
     q: str | None = Search,
     role: str | None = Query(None, max_length=63, description="Only users holding this role (live grants)"),
     permission: str | None = Query(None, max_length=128, description="Only users granted this permission (live grants)"),
+    everyone: bool = Query(False, description="Every user, those without a role in the app too (no grants)"),
     limit: int = Limit,
     cursor: str | None = Cursor,
 ):
     return members.list_members(
-        session, actor, slug, q=q, role=role, permission=permission, limit=limit, cursor=cursor
+        session, actor, slug, q=q, role=role, permission=permission, limit=limit, cursor=cursor, everyone=everyone
     )
 
 

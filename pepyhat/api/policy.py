@@ -68,6 +68,7 @@ POLICY: dict[str, Rule] = {
     "list_members": Rule("users.read", "read", (paths.member(SLUG, ANY),), "some"),
     "put_grant": Rule("grants.write", "write", (paths.member(SLUG, EMAIL),)),
     "delete_grant": Rule("grants.write", "delete", (paths.member(SLUG, EMAIL),)),
+    "access_review": Rule("users.read", "read", (paths.member(SLUG, ANY),), "some"),
     # users
     "list_users": Rule("users.read", "read", (paths.ALL_USERS,), "some"),
     "create_user": Rule("users.write", "write", (paths.user(NEW_EMAIL),)),

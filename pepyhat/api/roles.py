@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from pepyhat import schemas
@@ -48,11 +48,12 @@ def update_role(
     slug: str,
     role: str,
     body: schemas.RoleUpdate,
+    dry_run: bool = Query(False, description="Say what the members would gain and lose; save nothing"),
     session: Session = SessionDep,
     actor: Actor = Authorized,
     context: Context = InRequest,
 ):
-    return roles.update_role(session, actor, context, slug, role, body)
+    return roles.update_role(session, actor, context, slug, role, body, dry_run=dry_run)
 
 
 @router.delete("/{role}", status_code=204)

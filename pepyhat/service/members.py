@@ -35,8 +35,13 @@ def list_members(
     permission: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    everyone: bool = False,
 ) -> schemas.Page[schemas.Member]:
-    """Users with a grant in the app (any grant; with ``role`` or ``permission``, a live one giving it)."""
+    """Users with a grant in the app (any grant; with ``role`` or ``permission``, a live one giving it).
+
+    ``everyone``: every user, those without any grant in the app too (with no grants),
+    unless ``role`` or ``permission`` narrows the list to holders anyway.
+    """
     app = queries.get_app(session, slug)
     at = queries.now()
     holders = select(Grant.user_id).join(Role, Role.id == Grant.role_id).where(Role.app_id == app.id)
@@ -50,7 +55,9 @@ def list_members(
             .join(Permission, Permission.id == RolePermission.permission_id)
             .where(Permission.slug == permission)
         )
-    stmt = select(User).where(User.id.in_(holders))
+    stmt = select(User)
+    if not everyone or role is not None or permission is not None:
+        stmt = stmt.where(User.id.in_(holders))
     if q:
         stmt = stmt.where(search(q, User.email, User.name))
     visible = actor.visible(paths.member(slug, paths.ANY), lambda u: paths.member(slug, u.email))

@@ -122,23 +122,30 @@ def _impact(session: Session, app: App, role: Role, old: set[str], new: set[str]
 
 
 def update_role(
-    session: Session, actor: Actor, context: Context, slug: str, role: str, body: schemas.RoleUpdate
+    session: Session, actor: Actor, context: Context, slug: str, role: str, body: schemas.RoleUpdate,
+    *, dry_run: bool = False,
 ) -> schemas.RoleUpdated:
-    """Rename, redescribe, or replace the permissions; the answer says what the members gain and lose."""
+    """Rename, redescribe, or replace the permissions; the answer says what the members gain and lose.
+
+    ``dry_run``: the same answer, checked the same way, but nothing is saved or audited:
+    the preview an editor shows before the operator saves.
+    """
     app = queries.get_app(session, slug)
     row = queries.get_role(session, app, role)
     before = _view(session, slug, row)
     changed = body.model_dump(exclude_unset=True)
+    old = set(before.permissions)
+    perms = _resolve_permissions(session, app, changed["permissions"]) if "permissions" in changed else None
+    new = old if perms is None else {p.slug for p in perms}
+    impact = _impact(session, app, row, old, new)
+    if dry_run:
+        after = before.model_copy(update={k: v for k, v in changed.items() if k in ("name", "description")})
+        return schemas.RoleUpdated(**after.model_dump() | {"permissions": sorted(new)}, impact=impact)
     for field in ("name", "description"):
         if field in changed:
             setattr(row, field, changed[field])
-    old = set(before.permissions)
-    if "permissions" in changed:
-        perms = _resolve_permissions(session, app, changed["permissions"])
-        impact = _impact(session, app, row, old, {p.slug for p in perms})
+    if perms is not None:
         row.permissions = perms
-    else:
-        impact = _impact(session, app, row, old, old)
     row.updated_at = queries.now()
     session.flush()
     after = _view(session, slug, row)

@@ -125,6 +125,7 @@ class ListPane(Guarded, Vertical):
         return None if item is None else self.row_path(item)
 
     @on(PagedTable.RowHighlighted)
+    @on(PagedTable.CellHighlighted)
     @on(PagedTable.Loaded)
     def _row_moved(self) -> None:
         # Row actions are offered per row (crm's, not wiki's): the footer follows the cursor.

@@ -14,5 +14,5 @@ class FilterInput(TextInput):
     }
     """
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(placeholder="filter…  (enter keeps it, escape clears)", **kwargs)
+    def __init__(self, placeholder: str = "filter", **kwargs) -> None:
+        super().__init__(placeholder=f"{placeholder}…  (enter keeps it, escape clears)", **kwargs)

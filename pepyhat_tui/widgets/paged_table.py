@@ -55,9 +55,11 @@ class PagedTable(Table, Generic[T]):
         fetch: Fetch,
         cells: Callable[[T], Sequence[Any]],
         row_key: Callable[[T], str],
+        *,
+        cursor_type: str = "row",  # "cell" for a grid (the access matrix)
         **kwargs,
     ) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        super().__init__(cursor_type=cursor_type, zebra_stripes=True, **kwargs)
         self._columns = columns
         self._fetch = fetch
         self._cells = cells
@@ -72,6 +74,10 @@ class PagedTable(Table, Generic[T]):
         self.select_after_load: str | None = None  # a row just created: the cursor goes to it
 
     def on_mount(self) -> None:
+        self.add_columns_of_rows()
+
+    def add_columns_of_rows(self) -> None:
+        """The columns, before any row (a grid with columns of its own overrides it)."""
         for label, key in self._columns:
             self.add_column(label, key=key)
 
@@ -133,8 +139,8 @@ class PagedTable(Table, Generic[T]):
         if key not in self.items:
             return
         self.items[key] = item
-        for column, value in zip(self._columns, self._cells(item)):
-            self.update_cell(key, column[1], value)
+        for column, value in zip(self.ordered_columns, self._cells(item)):
+            self.update_cell(key, column.key, value)
 
     def selected_key(self) -> str | None:
         if not self.row_count:
@@ -150,4 +156,8 @@ class PagedTable(Table, Generic[T]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.cursor_row >= self.row_count - 10:
+            self.load_more()
+
+    def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
+        if event.coordinate.row >= self.row_count - 10:
             self.load_more()

@@ -35,6 +35,7 @@ ADMIN_ERRORS = {
     "GET /api/v1/apps/{slug}/members": "400 401 403 404 422",
     "PUT /api/v1/apps/{slug}/members/{email}/roles/{role}": "400 401 403 404 413 415 422",  # idempotent: no 409
     "DELETE /api/v1/apps/{slug}/members/{email}/roles/{role}": "400 401 403 404",
+    "GET /api/v1/apps/{slug}/access-review": "400 401 403 404",
     "GET /api/v1/users": "400 401 403 422",
     "POST /api/v1/users": "400 401 403 409 413 415 422",
     "GET /api/v1/users/{email}": "400 401 403 404",

@@ -59,6 +59,7 @@ CONTRACT: dict[str, tuple[str, str, str]] = {
     "list_members": ("users.read", "read", "apps/{slug}/members/*"),
     "put_grant": ("grants.write", "write", "apps/{slug}/members/{email}"),
     "delete_grant": ("grants.write", "delete", "apps/{slug}/members/{email}"),
+    "access_review": ("users.read", "read", "apps/{slug}/members/*"),
     "list_users": ("users.read", "read", "users/*"),
     "create_user": ("users.write", "write", "users/{body.email}"),
     "get_user": ("users.read", "read", "users/{email}"),

@@ -31,6 +31,7 @@ from pepyhat_tui.app import offered_actions
 from pepyhat_tui.guarded import Guarded, declared_actions
 from pepyhat_tui.panes.apps import AppsPane
 from pepyhat_tui.panes.keys import KeysPane
+from pepyhat_tui.panes.matrix import MatrixPane
 from pepyhat_tui.panes.members import MembersPane
 from pepyhat_tui.panes.permissions import PermissionsPane
 from pepyhat_tui.panes.roles import RolesPane
@@ -38,6 +39,7 @@ from pepyhat_tui.panes.users import UsersPane
 from pepyhat_tui.screens.app_detail import AppDetailScreen
 from pepyhat_tui.screens.base import ListScreen
 from pepyhat_tui.screens.leaked import LeakedKeyScreen
+from pepyhat_tui.screens.matrix import MatrixScreen
 from pepyhat_tui.screens.user_detail import UserDetailScreen
 from tests.tui.support import footer_labels, goto, help_descriptions, palette_titles, settle, steps, until
 
@@ -88,6 +90,14 @@ async def _leaked(pilot: Pilot) -> None:
     await until(pilot, lambda: getattr(pilot.app.screen, "matches", None), "the key identified")
 
 
+async def _matrix(pilot: Pilot) -> None:
+    """`:matrix crm`, the cursor on a role's column (where space grants or removes)."""
+    await goto(pilot, "matrix crm")
+    screen = pilot.app.screen
+    await until(pilot, lambda: screen.pane is not None and screen.pane.table.loaded_once, "the matrix")
+    await steps(pilot, "right")
+
+
 SURFACES = [
     Surface(AppsPane, _apps),
     Surface(RolesPane, _tab("1"), ("escape",)),
@@ -97,6 +107,7 @@ SURFACES = [
     Surface(LeakedKeyScreen, _leaked, ("escape",)),
     Surface(UsersPane, _users),
     Surface(UserDetailScreen, _user, ("escape",)),
+    Surface(MatrixPane, _matrix, ("escape",)),
 ]
 
 
@@ -138,7 +149,7 @@ def test_every_mutating_action_declares_what_it_needs():
 def node_on(screen, node_class: type):
     if isinstance(screen, node_class):
         return screen
-    if isinstance(screen, ListScreen):
+    if isinstance(screen, (ListScreen, MatrixScreen)):
         return screen.pane
     if isinstance(screen, AppDetailScreen):
         return screen.pane()
