@@ -61,3 +61,13 @@ def grant_summary(grants: list[schemas.GrantInfo], now: datetime) -> str:
         else:
             parts.append(grant.role)
     return ", ".join(parts)
+
+
+def impact_summary(impact: schemas.RoleImpact) -> str:
+    """``12 members: +users.write (12) -billing.read (3)``; or that nobody gains or loses anything."""
+    gained = [f"+{p} ({n})" for p, n in impact.gained.items()]
+    lost = [f"-{p} ({n})" for p, n in impact.lost.items()]
+    members = f"{impact.members} member{'' if impact.members == 1 else 's'}"
+    if not gained and not lost:
+        return f"{members}: no one gains or loses a permission"
+    return f"{members}: {' '.join(gained + lost)}"

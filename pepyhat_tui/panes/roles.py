@@ -5,6 +5,7 @@ from __future__ import annotations
 from pepyhat import schemas
 from pepyhat_tui.actions import bindings
 from pepyhat_tui.client import ClientError, all_pages
+from pepyhat_tui.formatting import impact_summary
 from pepyhat_tui.guarded import resource_path
 from pepyhat_tui.panes.base import AppPane
 from pepyhat_tui.text import join, plural
@@ -51,25 +52,24 @@ class RolesPane(AppPane):
             except ClientError as exc:
                 self.report(exc, "Loading permissions failed")
                 return
+            preview = None
             if role is None:
                 submit = lambda body: client.create_role(slug, body)  # noqa: E731
             else:
                 submit = lambda body: client.update_role(slug, role.slug, body)  # noqa: E731
+                preview = lambda body: client.update_role(slug, role.slug, body, dry_run=True)  # noqa: E731
 
             def saved(result) -> None:
                 if result is None:
                     return
                 impact = getattr(result, "impact", None)
                 if impact is not None and (impact.gained or impact.lost):
-                    gained = ", ".join(f"+{p} ({n})" for p, n in impact.gained.items())
-                    lost = ", ".join(f"-{p} ({n})" for p, n in impact.lost.items())
-                    changes = " ".join(filter(None, [gained, lost]))
-                    self.notify(f"{plural(impact.members, 'member')}: {changes}", title=f"Role {result.slug} saved")
+                    self.notify(impact_summary(impact), title=f"Role {result.slug} saved")
                 else:
                     self.notify(f"Role {result.slug} saved")
                 self.changed()
 
-            self.dashboard.push_screen(RoleForm(submit, slug, permissions, role), saved)
+            self.dashboard.push_screen(RoleForm(submit, slug, permissions, role, preview=preview), saved)
 
         self.run_worker(open_form(), group="form", exclusive=True)
 
