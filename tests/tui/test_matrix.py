@@ -295,3 +295,18 @@ async def test_an_unknown_app_says_so(service):
         assert isinstance(screen, MatrixScreen)
         await until(pilot, lambda: screen.banner.display, "the banner")
         assert "nope" in plain(screen.banner)
+
+
+def test_snapshot_matrix_with_an_expiring_grant_at_the_cursor(snap_compare, demo_app):
+    """The per-role bars in the headers, and the cursor on an expiring grant: its date on the line below."""
+
+    async def run_before(pilot) -> None:
+        screen = await open_matrix(pilot)
+        table = screen.pane.table
+        row, column = next(
+            (r, c) for r in range(table.row_count) for c, cell in enumerate(table.get_row_at(r)) if cell.plain == EXPIRES
+        )
+        table.move_cursor(row=row, column=column)
+        await steps(pilot)
+
+    assert snap_compare(demo_app, terminal_size=SIZE, run_before=run_before)
