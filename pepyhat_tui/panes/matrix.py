@@ -168,7 +168,8 @@ class MatrixPane(AppPane):
             except ClientError as exc:
                 self.report(exc, "Loading failed")
                 return
-            options = [("(every member: no permission filter)", "")] + [(p.slug, p.slug) for p in found]
+            slugs = dict.fromkeys(p.slug for p in found)  # (an option's id must be unique)
+            options = [("(every member: no permission filter)", "")] + [(slug, slug) for slug in slugs]
             self.dashboard.push_screen(PickScreen(join("Who can … in ", (self.app_slug, ""), "?"), options), self.filter_permission)
 
         self.run_worker(pick(), group="options", exclusive=True)

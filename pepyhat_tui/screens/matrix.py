@@ -51,7 +51,8 @@ class MatrixScreen(DataScreen):
         try:
             client = await self.dashboard.wait_client()
             self.details = await client.get_app(self.app_slug)
-            roles = [r async for r in all_pages(client.list_roles, app=self.app_slug)]
+            # One column per slug, even from a broken service (a column key must be unique).
+            roles = list({r.slug: r async for r in all_pages(client.list_roles, app=self.app_slug)}.values())
         except ClientError as exc:
             self.banner.show(exc.message)
             self.report(exc, "Loading failed")

@@ -37,11 +37,14 @@ from pepyhat_tui.config import Target
 from pepyhat_tui.minted import Minted
 from pepyhat_tui.screens.app_detail import AppDetailScreen
 from pepyhat_tui.screens.confirm import ConfirmScreen
+from pepyhat_tui.screens.export import ExportScreen
 from pepyhat_tui.screens.form import FormScreen
+from pepyhat_tui.screens.grant_confirm import GrantConfirmScreen
 from pepyhat_tui.screens.help import HelpScreen
 from pepyhat_tui.screens.key_detail import KeyDetailScreen
 from pepyhat_tui.screens.key_form import KeyForm
 from pepyhat_tui.screens.leaked import LeakedKeyScreen
+from pepyhat_tui.screens.matrix import MatrixScreen
 from pepyhat_tui.screens.pick import PickScreen
 from pepyhat_tui.screens.revoke import RevokeScreen
 from pepyhat_tui.screens.rotate import RotateScreen
@@ -156,7 +159,7 @@ class HostileService:
                               expires_at=FIXED + timedelta(days=3)),
         ]
 
-    async def list_members(self, app, q=None, role=None, permission=None, cursor=None, limit=100):
+    async def list_members(self, app, q=None, role=None, permission=None, cursor=None, limit=100, everyone=False):
         return self.page([schemas.Member(email=f"{self.w(n)}@x", name=self.w(n + 1), active=bool(n),
                                          grants=self._grants(n)) for n in range(2)])
 
@@ -265,7 +268,20 @@ async def tour(words: list[str], captured: Capture) -> None:
         await steps(pilot, "d")
         assert isinstance(app.screen, PickScreen)
         await check(pilot, captured, "which role to remove")
-        await steps(pilot, "escape", "4")
+        await steps(pilot, "escape", "m")
+        assert isinstance(app.screen, MatrixScreen)
+        await until(pilot, lambda: app.screen.pane is not None and app.screen.pane.table.loaded_once, "the matrix")
+        await check(pilot, captured, "the access matrix: role headers, members, the cell line")
+        await steps(pilot, "right", "space")
+        assert isinstance(app.screen, GrantConfirmScreen)
+        await check(pilot, captured, "grant at the cursor: user, role, app, permissions")
+        await steps(pilot, "escape", "p")
+        assert isinstance(app.screen, PickScreen)
+        await check(pilot, captured, "which permission")
+        await steps(pilot, "escape", "x")
+        assert isinstance(app.screen, ExportScreen)
+        await check(pilot, captured, "export the access review")
+        await steps(pilot, "escape", "escape", "4")
         await check(pilot, captured, "an app's keys")
         await steps(pilot, "enter")
         assert isinstance(app.screen, KeyDetailScreen)
