@@ -73,6 +73,12 @@ async def move_to(pilot, screen: MatrixScreen, email: str, role: str | None) -> 
     await steps(pilot)
 
 
+async def a_member_lacking_a_role(service) -> tuple[schemas.Member, str]:
+    roles = await roles_of(service)
+    member = next(m for m in await members_of(service) if len(m.grants) < len(roles))
+    return member, next(r.slug for r in roles if r.slug not in {g.role for g in member.grants})
+
+
 def expected_mark(grant: schemas.GrantInfo | None) -> str:
     if grant is None:
         return ""
@@ -154,10 +160,7 @@ async def test_the_permission_filter_keeps_its_holders_and_highlights_its_roles(
 
 
 async def test_space_grants_with_an_expiry_then_removes(service):
-    roles = await roles_of(service)
-    members = await members_of(service)
-    member = next(m for m in members if len(m.grants) < len(roles))
-    role = next(r.slug for r in roles if r.slug not in {g.role for g in member.grants})
+    member, role = await a_member_lacking_a_role(service)
     app = service.dashboard()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_matrix(pilot)
@@ -187,10 +190,7 @@ async def test_space_grants_with_an_expiry_then_removes(service):
 
 
 async def test_a_bad_expiry_keeps_the_dialog_open(service):
-    members = await members_of(service)
-    roles = await roles_of(service)
-    member = next(m for m in members if len(m.grants) < len(roles))
-    role = next(r.slug for r in roles if r.slug not in {g.role for g in member.grants})
+    member, role = await a_member_lacking_a_role(service)
     app = service.dashboard()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_matrix(pilot)
