@@ -17,9 +17,8 @@ from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
 from pepyhat_tui.actions import bindings
-from pepyhat_tui.client import ClientError
+from pepyhat_tui.completion import complete_app, complete_email
 from pepyhat_tui.guarded import UsesDashboard
-from pepyhat_tui.leaks import contains_key
 from pepyhat_tui.text import join
 from pepyhat_tui.widgets.text_input import TextInput
 
@@ -50,7 +49,7 @@ class GotoSuggester(Suggester):
             matches = [d for d in self.screen.destinations if d.startswith(first.lower())]
             return matches[0] if first and matches else None  # (the first in the prompt's order)
         found = resolve(first, self.screen.destinations)
-        if len(found) != 1 or " " in rest or not rest or contains_key(rest):
+        if len(found) != 1 or " " in rest:
             return None
         name = await self.screen.complete_name(found[0], rest)
         return f"{first} {name}" if name else None
@@ -71,20 +70,11 @@ class GotoScreen(UsesDashboard, ModalScreen[tuple[str, str | None] | None]):
     async def complete_name(self, destination: str, start: str) -> str | None:
         """The first app slug or email that starts with ``start``, from the service."""
         client = self.dashboard._client
-        if client is None:
-            return None
-        try:
-            if destination in APP_NAMED:
-                page = await client.list_apps(q=start, limit=20)
-                names = [a.slug for a in page.data]
-            elif destination in USER_NAMED:
-                page = await client.list_users(q=start, limit=20)
-                names = [u.email for u in page.data]
-            else:
-                return None
-        except ClientError:
-            return None  # no completion; the screen says what is wrong when it opens
-        return next((n for n in sorted(names) if n.startswith(start) and n != start), None)
+        if destination in APP_NAMED:
+            return await complete_app(client, start)
+        if destination in USER_NAMED:
+            return await complete_email(client, start)
+        return None
 
     def error(self, *parts) -> None:
         self.query_one("#goto-error", Static).update(join(*parts))

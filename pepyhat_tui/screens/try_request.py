@@ -33,11 +33,13 @@ from pepyhat import schemas
 from pepyhat_tui import clipboard, outcomes
 from pepyhat_tui.actions import bindings
 from pepyhat_tui.client import EMBEDDED_URL, ClientError, DataPlaneReply, PepyHatClient
+from pepyhat_tui.completion import complete_email
 from pepyhat_tui.guarded import resource_path
 from pepyhat_tui.leaks import contains_key
 from pepyhat_tui.screens.base import DataScreen
 from pepyhat_tui.text import join, literal, printable
-from pepyhat_tui.widgets.secret_input import EscapingInput, SecretInput
+from pepyhat_tui.widgets.secret_input import SecretInput
+from pepyhat_tui.widgets.text_input import TextInput
 from pepyhat_tui.widgets.why import WhyPanel
 
 DEBOUNCE = 0.3  # seconds of quiet typing before asking
@@ -83,14 +85,7 @@ class EmailSuggester(Suggester):
         self.screen = screen
 
     async def get_suggestion(self, value: str) -> str | None:
-        client = self.screen.dashboard._client
-        if client is None or not value or contains_key(value):  # a pasted key never becomes a ?q=
-            return None
-        try:
-            page = await client.list_users(q=value, limit=20)
-        except ClientError:
-            return None  # no suggestion; the query itself says what is wrong
-        return next((u.email for u in page.data if u.email.startswith(value) and u.email != value), None)
+        return await complete_email(self.screen.dashboard._client, value)
 
 
 class Results(VerticalScroll, can_focus=True):
@@ -196,8 +191,8 @@ class TryScreen(DataScreen):
                 yield Static("App", classes="try-label")
                 yield Select[str]([], prompt="loading apps…", id="try-app", compact=True)
                 yield Static("Email", classes="try-label")
-                yield EscapingInput(self.initial_email, placeholder="user's email", id="try-email",
-                                    suggester=EmailSuggester(self), compact=True)
+                yield TextInput(self.initial_email, placeholder="user's email", id="try-email",
+                                suggester=EmailSuggester(self), compact=True)
             with Horizontal(classes="try-row"):
                 yield Static("Key", classes="try-label")
                 yield self.key_field

@@ -5,18 +5,10 @@ from __future__ import annotations
 from textual.widgets import Input
 from textual.widgets.input import Selection
 
-from pepyhat_tui.text import printable
 from pepyhat_tui.widgets.text_input import TextInput
 
 
-class EscapingInput(TextInput):
-    """TextInput, also when the paste replaces a selection (``replace`` does not go through the cursor insert)."""
-
-    def replace(self, text: str, start: int, end: int) -> None:
-        super().replace(printable(text), start, end)
-
-
-class SecretInput(EscapingInput):
+class SecretInput(TextInput):
     """``password=True``; cut and copy do nothing (``App.copy_to_clipboard`` would keep the key in ``app.clipboard``)."""
 
     def __init__(self, *, placeholder: str = "", id: str | None = None, compact: bool = False) -> None:
