@@ -223,7 +223,9 @@ def cmd_demo_data(args) -> int:
     engine = _open(_database_url(args))
     started = time.perf_counter()
     try:
-        summary = demo.generate(engine, users=args.users, apps=args.apps, seed=args.seed)
+        summary = demo.generate(
+            engine, users=args.users, apps=args.apps, seed=args.seed, key_count=args.keys, crm_members=args.members
+        )
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     _say(
@@ -348,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--users", type=_count, default=200)
     demo.add_argument("--apps", type=_positive, default=5)
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--keys", type=_count, default=None, metavar="N", help="at least N keys (app keys added to the demo's own)")
+    demo.add_argument("--members", type=_count, default=None, metavar="N", help="exactly N users with a role in crm")
     demo.set_defaults(func=cmd_demo_data)
 
     export = sub.add_parser("export", help="export data for review")
