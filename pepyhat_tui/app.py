@@ -8,7 +8,7 @@ import tempfile
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -21,6 +21,9 @@ from pepyhat_tui.client import ClientError, PepyHatClient
 from pepyhat_tui.config import Target
 from pepyhat_tui.formatting import EXPIRING_WITHIN
 from pepyhat_tui.text import printable
+
+if TYPE_CHECKING:
+    from pepyhat.embedded import EmbeddedChild
 
 READ_CAPABILITIES = schemas.READ_CAPABILITIES
 SCREENS = {"apps": "Apps", "users": "Users", "keys": "Keys", "audit": "Audit log"}  # the top-level screens (modes)
@@ -76,6 +79,7 @@ class PepyHatApp(App[None]):
         client: PepyHatClient | None = None,
         clock: Callable[[], datetime] | None = None,
         demo_now: datetime | None = None,
+        embedded: EmbeddedChild | None = None,
     ) -> None:
         super().__init__()
         self.target = target
@@ -85,6 +89,7 @@ class PepyHatApp(App[None]):
         self._client = client
         self._clock = clock
         self._demo_now = demo_now
+        self._embedded = embedded  # the service's child process (pepyhat-tui); None: in-process (tests)
         self._tempdir: tempfile.TemporaryDirectory | None = None
         self.connected = asyncio.Event()
         self.set_keymap(dict(target.keymap))
@@ -190,9 +195,11 @@ class PepyHatApp(App[None]):
                 self.identity = await self._client.validate()
         except ClientError as exc:
             self.connection_error = exc
-            self.notify(exc.message, title="Cannot connect", severity="error", timeout=10)
+            title = "Embedded service failed" if exc.code == "startup_failed" else "Cannot connect"
+            self.notify(exc.message, title=title, severity="error", timeout=10)
         except Exception as exc:  # the embedded service failed to start: say why, never a traceback
-            self.connection_error = ClientError(None, "startup_failed", f"{type(exc).__name__}: {exc}")
+            first = (str(exc).strip().splitlines() or [""])[0]
+            self.connection_error = ClientError(None, "startup_failed", f"{type(exc).__name__}: {first}")
             self.notify(self.connection_error.message, title="Embedded service failed", severity="error", timeout=10)
         finally:
             self.connected.set()
@@ -218,12 +225,30 @@ class PepyHatApp(App[None]):
         target = self.target
         if target.mode == "remote":
             return PepyHatClient.remote(target.url, target.token)
+        if self._embedded is not None:
+            return await self._reach_child(self._embedded)
         operator = f"{getpass.getuser()} (embedded)"
         if target.mode == "demo":
             self._tempdir = tempfile.TemporaryDirectory(prefix="pepyhat-demo-")
             database = Path(self._tempdir.name) / "demo.db"
             return await PepyHatClient.embedded(database, operator, demo=True, demo_now=self._demo_now)
         return await PepyHatClient.embedded(target.database, operator)
+
+    async def _reach_child(self, child: EmbeddedChild) -> PepyHatClient:
+        """The child's client once it serves; if it stopped instead, why (its own words)."""
+        client = PepyHatClient.local(child.socket_path)
+        while True:
+            try:
+                # Bound before the child started: this waits in the backlog until it serves.
+                await client.ready()
+                return client
+            except ClientError as exc:
+                await asyncio.sleep(0.02)  # a child that just died is reaped in a moment
+                failure = child.failure()
+                if failure is None and exc.status is None and exc.code != "timeout":
+                    continue  # not serving yet
+                await client.aclose()
+                raise ClientError(None, "startup_failed", failure or exc.message) from None
 
     def identity_changed(self) -> None:
         """Bindings depend on capabilities: recompute them everywhere."""

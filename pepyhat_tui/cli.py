@@ -1,18 +1,22 @@
 """``pepyhat-tui``: resolve the target, check it, then open the dashboard.
 
 Everything that can fail before the first paint (bad profile, bad token,
-unreachable server) fails here with one line on stderr and exit 1.
+unreachable server) fails here with one line on stderr and exit 1.  Embedded,
+the service's child process starts here, before Textual is even imported, so
+it boots on the other core while the dashboard loads and paints its shell; a
+child that cannot start is reported by the dashboard, in the child's words.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from pepyhat_tui.config import ConfigError, Target, resolve
+if TYPE_CHECKING:
+    from pepyhat.embedded import EmbeddedChild
+    from pepyhat_tui.config import Target
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def _check_remote(target: Target):
     from pepyhat_tui.client import ClientError, PepyHatClient
+    from pepyhat_tui.config import ConfigError
 
     client = PepyHatClient.remote(target.url, target.token)
     try:
@@ -44,6 +49,8 @@ async def _check_remote(target: Target):
 
 
 def _check_embedded(target: Target) -> None:
+    from pepyhat_tui.config import ConfigError
+
     folder = target.database.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -53,27 +60,69 @@ def _check_embedded(target: Target) -> None:
         raise ConfigError(f"cannot write to {folder}")
 
 
+class _LaunchError(Exception):
+    """The child process could not even be launched (no temp dir, no socket)."""
+
+
+def _start(database, *, demo: bool = False) -> EmbeddedChild:
+    import getpass
+
+    from pepyhat.embedded import start_child
+
+    try:
+        return start_child(database, f"{getpass.getuser()} (embedded)", demo=demo)
+    except OSError as exc:
+        raise _LaunchError(f"cannot start the embedded service: {exc.strerror or exc}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    child: EmbeddedChild | None = None
+    try:
+        try:
+            if args.demo and not (args.url or args.profile):
+                # Surely the demo (the config only adds a keymap): it starts before the config is even read.
+                child = _start(None, demo=True)
+            target, identity = _preflight(args)
+            if target.mode == "embedded":
+                child = _start(target.database)
+        except (_LaunchError, _Refused) as exc:
+            print(f"pepyhat-tui: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 130
+
+        from pepyhat_tui.app import PepyHatApp
+
+        PepyHatApp(target, identity=identity, embedded=child).run()
+        return 0
+    finally:
+        if child is not None:
+            child.stop()
+
+
+class _Refused(Exception):
+    """A ConfigError, once the config module is loaded (it is not, when the demo starts)."""
+
+
+def _preflight(args: argparse.Namespace):
+    """The target and, remote, the token's identity; or _Refused saying why not."""
+    from pepyhat_tui.config import ConfigError, resolve
+
     try:
         target = resolve(
             url=args.url, token=args.token, profile=args.profile, db=args.db, demo=args.demo, read_only=args.read_only
         )
         identity = None
         if target.mode == "remote":
+            import asyncio
+
             identity = asyncio.run(_check_remote(target))
         elif target.mode == "embedded":
             _check_embedded(target)
     except ConfigError as exc:
-        print(f"pepyhat-tui: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-
-    from pepyhat_tui.app import PepyHatApp
-
-    PepyHatApp(target, identity=identity).run()
-    return 0
+        raise _Refused(str(exc)) from None
+    return target, identity
 
 
 if __name__ == "__main__":

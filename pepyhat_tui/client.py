@@ -19,7 +19,6 @@ import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from pepyhat import schemas
-from pepyhat.embedded import build_embedded_service
 from pepyhat_tui.leaks import contains_key
 from pepyhat_tui.minted import Minted
 
@@ -86,6 +85,12 @@ class PepyHatClient:
         return cls(http)
 
     @classmethod
+    def local(cls, socket_path: Path) -> "PepyHatClient":
+        """The embedded service's child process, on its private Unix socket (no token: the operator)."""
+        transport = httpx.AsyncHTTPTransport(uds=str(socket_path))
+        return cls(httpx.AsyncClient(transport=transport, base_url=EMBEDDED_URL, timeout=30))
+
+    @classmethod
     async def embedded(
         cls,
         database: Path,
@@ -94,12 +99,14 @@ class PepyHatClient:
         demo: bool = False,
         demo_now: datetime | None = None,
     ) -> "PepyHatClient":
-        """Run the service in-process on a SQLite file.
+        """Run the service in-process on a SQLite file (the tests' way; ``pepyhat-tui`` runs a child, ``local``).
 
         Importing, migrating and (for the demo) filling it takes a second or more of
         blocking work: it runs in a thread, so the dashboard paints and answers keys
         meanwhile.  Only the lifespan (background tasks) is entered on this event loop.
         """
+        from pepyhat.embedded import build_embedded_service
+
         app = await asyncio.to_thread(build_embedded_service, database, operator, demo=demo, demo_now=demo_now)
         stack = AsyncExitStack()
         await stack.enter_async_context(app.router.lifespan_context(app))
