@@ -1,18 +1,26 @@
-"""Engine, sessions and schema migration."""
+"""Engine, sessions and schema migration.
+
+Alembic (a third of a second to import) is loaded only when the schema is not
+at head: a start on an up-to-date database reads ``alembic_version`` and goes on.
+"""
 
 from __future__ import annotations
 
+import ast
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "alembic_version"
 
 
 class DatabaseURLError(ValueError):
@@ -73,13 +81,51 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
+@cache
+def head_revisions() -> frozenset[str]:
+    """The revisions no other revises, read from the version files themselves (Alembic's heads; a test checks)."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        values = {}
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                name, value = node.targets[0].id, node.value
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+                name, value = node.target.id, node.value
+            else:
+                continue
+            if name in ("revision", "down_revision"):
+                values[name] = ast.literal_eval(value)
+        if "revision" not in values:
+            continue  # not a migration (__init__.py)
+        revisions.add(values["revision"])
+        down = values.get("down_revision")
+        revised.update([down] if isinstance(down, str) else (down or ()))
+    return frozenset(revisions - revised)
+
+
+def schema_revisions(engine: Engine) -> frozenset[str]:
+    """What ``alembic_version`` says the schema is at (empty: a fresh database)."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return frozenset()
+        return frozenset(connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())
+
+
 def migrate(engine: Engine) -> None:
-    """Upgrade the schema to head (idempotent)."""
+    """Upgrade the schema to head (idempotent); Alembic is imported only if there is something to do."""
+    if schema_revisions(engine) == head_revisions():
+        return
+    from alembic import command
+
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
