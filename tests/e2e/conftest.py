@@ -22,6 +22,7 @@ from typing import Callable, Iterator
 import httpx
 import pytest
 
+from tests.conftest import create_postgres_database, need
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,46 +55,82 @@ class Server:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("e2e")
-    db = f"sqlite:///{folder / 'pepyhat.db'}"
+class Serve:
+    """``pepyhat serve`` as a child process on a free loopback port (or ``port``), ready when constructed."""
+
+    def __init__(self, db: str, log: Path, *args: str, port: int | None = None, env: dict | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        with log.open("a") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "pepyhat.cli", "serve", "--db", db, "--port", str(self.port), *args],
+                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env,
+            )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                pytest.fail(f"pepyhat serve exited {self.process.returncode}: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"pepyhat serve did not become ready in {timeout:.0f} s: {self.log.read_text()[-2000:]}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def init_token(db: str) -> str:
+    """``pepyhat init`` on ``db``: the superadmin token it prints."""
     init = pepyhat("init", "--db", db)
     assert init.returncode == 0, init.stderr
     token = init.stdout.strip()
     assert token.startswith("pha_") and "\n" not in token, init.stdout
+    return token
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path) -> Iterator[str]:
+    """A fresh database URL on each backend (PostgreSQL: a database of its own, dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'pepyhat.db'}"
+        return
+    url, drop = create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
+    try:
+        yield url
+    finally:
+        drop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("e2e")
+    db = f"sqlite:///{folder / 'pepyhat.db'}"
+    token = init_token(db)
     demo = pepyhat("demo-data", "--db", db)
     assert demo.returncode == 0, demo.stderr
-
-    port = free_port()
-    log = (folder / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pepyhat.cli", "serve", "--db", db, "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    serve = Serve(db, folder / "serve.log")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"pepyhat serve exited {process.returncode}: {(folder / 'serve.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("pepyhat serve did not become ready in 30 s")
-            time.sleep(0.05)
-        yield Server(url, token, process, folder / "pepyhat.db")
+        yield Server(serve.url, token, serve.process, folder / "pepyhat.db")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        serve.stop()
 
 
 # -- tmux ---------------------------------------------------------------------------------

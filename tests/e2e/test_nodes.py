@@ -9,28 +9,25 @@ through one node and reading through the other, both ways.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 from typing import Iterator
 
 import httpx
 import pytest
 
 from tests.conftest import create_postgres_database, need
-from tests.e2e.conftest import ROOT, pepyhat
-from tests.servers import free_port
+from tests.e2e.conftest import Serve, init_token
 
 ROUNDS = 5
 
 
 class Node:
-    def __init__(self, name: str, process: subprocess.Popen, url: str, token: str, log: Path) -> None:
-        self.name, self.process, self.url, self.log = name, process, url, log
-        self.admin = httpx.Client(base_url=f"{url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10)
-        self.plane = httpx.Client(base_url=url, timeout=10)
+    """One ``pepyhat serve`` of the cluster, with an admin client and a data-plane client."""
+
+    def __init__(self, name: str, serve: Serve, token: str) -> None:
+        self.name, self.serve = name, serve
+        self.admin = httpx.Client(base_url=f"{serve.url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        self.plane = httpx.Client(base_url=serve.url, timeout=10)
 
     def authz(self, key: str, email: str, app: str = "crm") -> httpx.Response:
         return self.plane.get(f"/api/v1/authz/{email}", params={"app": app}, headers={"X-API-Key": key})
@@ -40,39 +37,15 @@ class Node:
         return response.json() if response.content else {}
 
 
-def _start(name: str, db: str, redis_url: str, token: str, folder: Path) -> Node:
-    port = free_port()
-    log = folder / f"{name}.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pepyhat.cli", "serve", "--db", db, "--port", str(port), "--redis-url", redis_url],
-        stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"node {name} exited {process.returncode}: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return Node(name, process, url, token, log)
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"node {name} did not become ready in 30 s: {log.read_text()[-2000:]}")
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory, redis_url) -> Iterator[tuple[Node, Node]]:
     db, drop = create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
     folder = tmp_path_factory.mktemp("nodes")
     started: list[Node] = []
     try:
-        init = pepyhat("init", "--db", db)
-        assert init.returncode == 0, init.stderr
-        token = init.stdout.strip()
-        started.append(_start("A", db, redis_url, token, folder))
-        started.append(_start("B", db, redis_url, token, folder))
+        token = init_token(db)
+        for name in "AB":
+            started.append(Node(name, Serve(db, folder / f"{name}.log", "--redis-url", redis_url), token))
         a = started[0]
         a.ok(a.admin.post("/apps", json={"slug": "crm", "name": "CRM"}))
         a.ok(a.admin.post("/apps/crm/permissions", json={"slug": "users.read"}))
@@ -80,12 +53,7 @@ def nodes(tmp_path_factory, redis_url) -> Iterator[tuple[Node, Node]]:
         yield started[0], started[1]
     finally:
         for node in started:
-            node.process.terminate()
-            try:
-                node.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                node.process.kill()
-                node.process.wait()
+            node.serve.stop()
         drop()
 
 

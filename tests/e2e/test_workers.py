@@ -9,60 +9,27 @@ key across both, ``last_used_at`` is set for a key used in either.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections import Counter
-from typing import Iterator
 
 import httpx
-import pytest
 
-from tests.conftest import create_postgres_database, need
-from tests.e2e.conftest import ROOT, pepyhat
-from tests.servers import free_port, wait_for
+from tests.e2e.conftest import Serve, init_token
+from tests.servers import wait_for
 
 WRITERS = 16
 WRITES = 6  # per writer
 REFUSALS = 100  # data-plane requests with a revoked key, spread over both workers
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'pepyhat.db'}"
-        return
-    url, drop = create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
-    try:
-        yield url
-    finally:
-        drop()
-
-
 def test_two_workers_take_concurrent_writes_and_count_usage_across_both(database, tmp_path):
-    init = pepyhat("init", "--db", database)
-    assert init.returncode == 0, init.stderr
-    token = init.stdout.strip()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    token = init_token(database)
     log_path = tmp_path / "serve.log"
     env = {**os.environ, "PEPYHAT_USAGE_FLUSH_SECONDS": "0.2"}
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pepyhat.cli", "serve", "--db", database, "--port", str(port), "--workers", "2"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env,
-        )
+    serve = Serve(database, log_path, "--workers", "2", env=env)
+    base = serve.url
     try:
-        def ready():
-            assert process.poll() is None, log_path.read_text()[-2000:]
-            try:
-                return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(ready, "pepyhat serve --workers 2", timeout=30)
         admin = httpx.Client(base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=20)
         assert admin.post("/apps", json={"slug": "crm", "name": "CRM"}).status_code == 201
         assert admin.post("/apps/crm/permissions", json={"slug": "users.read"}).status_code == 201
@@ -114,9 +81,4 @@ def test_two_workers_take_concurrent_writes_and_count_usage_across_both(database
         log_text = log_path.read_text()
         assert "database is locked" not in log_text and "Traceback" not in log_text, log_text[-3000:]
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        serve.stop()
