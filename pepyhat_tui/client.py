@@ -7,6 +7,8 @@ a 409, surfaces as ``ClientError`` carrying status, code and message.
 from __future__ import annotations
 
 import asyncio
+import functools
+import sys
 import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -15,7 +17,11 @@ from pathlib import Path
 from typing import Any, AsyncIterator, TypeVar
 from urllib.parse import quote
 
-import httpx
+if "httpx" not in sys.modules:
+    # httpx's command-line tool (click, rich.progress, pygments: ~50 ms) is optional to httpx itself,
+    # which imports it only if it can; the dashboard never runs it: not on the start-up path.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+import httpx  # noqa: E402
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from pepyhat import schemas
@@ -58,6 +64,11 @@ class DataPlaneReply:
     error: schemas.ErrorBody | None = None  # a refusal's envelope, parsed
 
 
+@functools.cache
+def _tls_context():
+    return httpx.create_ssl_context()
+
+
 def _seg(value: str) -> str:
     return quote(value, safe="@.+-_:")
 
@@ -81,13 +92,16 @@ class PepyHatClient:
     @classmethod
     def remote(cls, url: str, token: str | None, timeout: float = 10.0) -> "PepyHatClient":
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        http = httpx.AsyncClient(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
+        # Loading the CA bundle takes a few hundred ms: done once (the preflight's context serves the
+        # dashboard too), and not at all for plain http://, where no TLS is ever spoken (no redirects).
+        verify = _tls_context() if url.lower().startswith("https://") else False
+        http = httpx.AsyncClient(base_url=url.rstrip("/"), headers=headers, timeout=timeout, verify=verify)
         return cls(http)
 
     @classmethod
     def local(cls, socket_path: Path) -> "PepyHatClient":
         """The embedded service's child process, on its private Unix socket (no token: the operator)."""
-        transport = httpx.AsyncHTTPTransport(uds=str(socket_path))
+        transport = httpx.AsyncHTTPTransport(uds=str(socket_path), verify=False)  # no TLS on a Unix socket
         return cls(httpx.AsyncClient(transport=transport, base_url=EMBEDDED_URL, timeout=30))
 
     @classmethod
