@@ -13,7 +13,7 @@ from pepyhat.authz import grant_info
 from pepyhat.service.actor import Actor, Context
 from pepyhat.service.validate import future
 from pepyhat.store import queries
-from pepyhat.store.pages import paginate, search
+from pepyhat.store.pages import USERS, indexed_search, paginate
 from pepyhat.store.tables import Grant, Permission, Role, RolePermission, User
 
 
@@ -59,7 +59,7 @@ def list_members(
     if not everyone or role is not None or permission is not None:
         stmt = stmt.where(User.id.in_(holders))
     if q:
-        stmt = stmt.where(search(q, User.email, User.name))
+        stmt = stmt.where(indexed_search(session, USERS, q))
     visible = actor.visible(paths.member(slug, paths.ANY), lambda u: paths.member(slug, u.email))
     users, next_cursor, has_more = paginate(session, stmt, [User.email], limit, cursor, visible=visible)
     grants: dict[int, list[schemas.GrantInfo]] = defaultdict(list)

@@ -9,7 +9,7 @@ from pepyhat import audit, paths, schemas
 from pepyhat.errors import Conflict
 from pepyhat.service.actor import Actor, Context
 from pepyhat.store import queries
-from pepyhat.store.pages import paginate, search
+from pepyhat.store.pages import USERS, indexed_search, paginate
 from pepyhat.store.tables import User
 
 
@@ -28,7 +28,7 @@ def list_users(
 ) -> schemas.Page[schemas.User]:
     stmt = select(User)
     if q:
-        stmt = stmt.where(search(q, User.email, User.name))
+        stmt = stmt.where(indexed_search(session, USERS, q))
     if active is not None:
         stmt = stmt.where(User.active.is_(active))
     visible = actor.visible(paths.ALL_USERS, lambda u: paths.user(u.email))

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from pepyhat.store.tables import Base
+from pepyhat.store.tables import Base, in_models
 
 config = context.config
 target_metadata = Base.metadata
@@ -25,6 +25,7 @@ def _run_on(connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_name=in_models,
     )
     with context.begin_transaction():
         context.run_migrations()
