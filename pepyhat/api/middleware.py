@@ -14,6 +14,7 @@ import uuid
 from urllib.parse import parse_qsl, unquote_plus
 
 from pepyhat import keys, metrics
+from pepyhat.api import dataplane
 from pepyhat.schemas import escaped
 
 MAX_BODY = 1024 * 1024
@@ -134,7 +135,10 @@ class RequestContext:
                         await send(message)
                     status_holder[0] = 413
                     return
-            await self.app(scope, receive, send_wrapper)
+            # The data plane, ahead of the framework (pepyhat.api.dataplane); anything else, or
+            # a path that only looks like it, goes through the framework's routing.
+            if not (scope["path"].startswith(dataplane.PREFIX) and await dataplane.serve(scope, send_wrapper)):
+                await self.app(scope, receive, send_wrapper)
         finally:
             self._observe(scope, status_holder[0], time.perf_counter() - started, request_id)
 

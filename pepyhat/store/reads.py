@@ -7,9 +7,14 @@ One async interface, one implementation per backend:
   tens of microseconds: less than a hop to a worker thread and back (with 16
   clients that hop spent most of its time handing the GIL around), and less than
   SQLAlchemy's own execution path around them (bench/README.md).
-- PostgreSQL: psycopg's async pool, autocommit (no BEGIN/ROLLBACK round trips),
-  the statement prepared on first use.  A network wait must not block the loop,
-  and a worker thread per request costs as much as the query.
+- PostgreSQL: asyncpg, on a few connections of its own, each with the statement
+  prepared once, handed out from a free list (no pool machinery, no reset round
+  trip on release).  A network wait must not block the loop; psycopg's async
+  path cost 4-5x the CPU per query (two loop wake-ups per query), its sync pool
+  in threads more, its pipeline mode 3x, asyncpg's own pool 2-3x
+  (bench/authz_drivers.py, figures in bench/README.md).  No caching: every
+  request reads the key and the grants as committed (a revocation counts on the
+  next request).
 - In-memory SQLite (no file another connection could open): SQLAlchemy, inline.
 """
 
@@ -19,6 +24,7 @@ import asyncio
 import json
 import sqlite3
 import threading
+from collections import deque
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
@@ -132,78 +138,133 @@ class InlineReads:
         pass
 
 
-class PsycopgReads:
-    """PostgreSQL: an async pool of autocommit connections, opened on first use."""
+class _Held(NamedTuple):
+    conn: object  # asyncpg.Connection
+    statement: object  # its PreparedStatement of ANSWER
 
-    def __init__(self, engine: Engine, max_size: int = 20) -> None:
-        # Imported here, once: SQLite deployments (and the dashboard) never load them.
-        import psycopg
 
-        self._operational_error = psycopg.OperationalError
-        self._sql = str(ANSWER.compile(dialect=engine.dialect))
-        self._conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._max_size = max_size
-        self._pool = None
-        self._opening = asyncio.Lock()
+class AsyncpgReads:
+    """PostgreSQL: up to ``size`` asyncpg connections, opened as concurrency needs them."""
 
-    async def _open(self):
-        from psycopg_pool import AsyncConnectionPool
+    def __init__(self, engine: Engine, size: int = 16) -> None:
+        # Imported here: SQLite deployments (and the dashboard) never load asyncpg.
+        from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
-        async with self._opening:
-            if self._pool is None:
-                pool = AsyncConnectionPool(
-                    self._conninfo,
-                    min_size=1,
-                    max_size=self._max_size,
-                    kwargs={"autocommit": True, "prepare_threshold": 1},
-                    configure=self._configure,
-                    # With the database down, fail the request in seconds rather than
-                    # hold the calling app for the pool's default 30.
-                    timeout=5.0,
-                    open=False,
-                )
-                await pool.open()
-                self._pool = pool
-        return self._pool
+        compiled = ANSWER.compile(dialect=PGDialect_asyncpg(paramstyle="numeric_dollar"))
+        self._sql = str(compiled)
+        self._order = tuple(compiled.positiontup)  # the names of $1, $2, ...
+        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._size = size
+        self._free: list[_Held] = []
+        self._waiting: deque[asyncio.Future] = deque()
+        self._opened = 0
+        self._loop = None
 
-    @staticmethod
-    async def _configure(conn) -> None:
-        # The key's scopes come back on every row of the answer: take them as text and
-        # decode the first row's alone (decoding each row's cost a third of the read).
-        from psycopg.types.string import TextLoader
+    async def _open(self) -> _Held:
+        import asyncpg
 
-        conn.adapters.register_loader("json", TextLoader)
+        self._opened += 1
+        try:
+            # With the database down, fail the request in seconds rather than hold the calling app.
+            conn = await asyncpg.connect(self._dsn, timeout=5.0, statement_cache_size=0)
+            try:
+                return _Held(conn, await conn.prepare(self._sql))
+            except BaseException:
+                conn.terminate()
+                raise
+        except BaseException:
+            self._opened -= 1
+            raise
+
+    async def _take(self) -> _Held:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new event loop (tests): the old one's connections are unusable there
+            self._forget()
+            self._loop = loop
+        if self._free:
+            return self._free.pop()
+        if self._opened < self._size:
+            return await self._open()
+        waiter = loop.create_future()
+        self._waiting.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._give(waiter.result())  # handed over as we were cancelled: pass it on
+            raise
+
+    def _give(self, held: _Held) -> None:
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():  # a waiter cancelled meanwhile is skipped
+                waiter.set_result(held)
+                return
+        self._free.append(held)
+
+    def _drop(self, held: _Held) -> None:
+        self._opened -= 1
+        _terminate(held)
+        if self._waiting:  # someone waits for a connection: open one in the dropped one's place
+            asyncio.ensure_future(self._replace())
+
+    async def _replace(self) -> None:
+        try:
+            held = await self._open()
+        except Exception as exc:
+            while self._waiting:
+                waiter = self._waiting.popleft()
+                if not waiter.done():
+                    waiter.set_exception(exc)
+                    return
+            return
+        self._give(held)
+
+    def _forget(self) -> None:
+        for held in self._free:
+            _terminate(held)
+        self._opened -= len(self._free)
+        self._free = []
 
     async def find(self, digest: str, app: str, email: str, at: datetime) -> Found:
-        pool = self._pool or await self._open()
-        conn = None
+        values = {"hash": digest, "slug": app, "email": email, "at": at}
+        held = await self._take()
         try:
-            async with pool.connection() as conn:
-                cur = await conn.execute(self._sql, {"hash": digest, "slug": app, "email": email, "at": at})
-                rows = await cur.fetchall()
-        except self._operational_error as exc:
-            if conn is None or not conn.broken:
+            rows = await held.statement.fetch(*[values[name] for name in self._order])
+        except BaseException as exc:
+            if not held.conn.is_closed():
+                self._give(held)
                 raise
-            # The server closed it (a restart, an idle timeout): its siblings are likely
-            # dead too.  Test the idle ones now, so the caller's retry gets a live one.
-            await pool.check()
+            # The server closed it (a restart, an idle timeout): its idle siblings are likely
+            # dead too.  Drop them all, so the caller's retry opens a live one.
+            self._drop(held)
+            self._forget()
             raise Disconnected(str(exc)) from exc
+        self._give(held)
         return _found(rows, self._key)
 
     @staticmethod
     def _key(columns) -> KeyRow:
         key = KeyRow._make(columns)
-        return key._replace(scopes=json.loads(key.scopes))  # taken as text: see _configure
+        return key._replace(scopes=json.loads(key.scopes))  # asyncpg hands JSON over as text
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        free, self._free = self._free, []
+        self._opened -= len(free)
+        for held in free:
+            await held.conn.close()
+
+
+def _terminate(held: _Held) -> None:
+    try:
+        held.conn.terminate()
+    except Exception:  # its event loop is gone, or it is already closed: nothing left to free
+        pass
 
 
 def make_reads(engine: Engine) -> Reads:
     if engine.dialect.name == "postgresql":
-        return PsycopgReads(engine)
+        return AsyncpgReads(engine)
     if engine.url.database and engine.url.database != ":memory:":
         return SqliteReads(engine)
     return InlineReads(engine)

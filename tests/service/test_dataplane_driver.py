@@ -1,0 +1,197 @@
+"""The data plane's PostgreSQL read (``AsyncpgReads``) and its way in ahead of the framework.
+
+``AsyncpgReads`` runs ``pepyhat.store.access.ANSWER`` as a statement prepared on
+each of a few asyncpg connections: it must answer exactly as SQLAlchemy does,
+reuse its connections, survive the server dropping them, and lose none when a
+waiting request is cancelled.  ``dataplane.serve`` answers ``GET
+/api/v1/authz/...`` before the framework's routing; the route it bypasses
+answers the same bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+from sqlalchemy import select, text
+from starlette.requests import Request
+
+from pepyhat import demo
+from pepyhat.api import dataplane
+from pepyhat.store.access import ANSWER
+from pepyhat.store.db import make_engine, migrate
+from pepyhat.store.reads import AsyncpgReads, Disconnected, _found, make_reads
+from pepyhat.store.tables import App, Key, User
+from tests.conftest import create_postgres_database, need
+
+NOW = datetime(2025, 6, 2, 9, 30, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def pg_engine():
+    url, drop = create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
+    engine = make_engine(url)
+    migrate(engine)
+    demo.generate(engine, users=40, apps=3, seed=5, now=NOW)
+    yield engine
+    engine.dispose()
+    drop()
+
+
+def _sqlalchemy_find(engine, digest, slug, email, at):
+    with engine.connect() as conn:
+        return _found(conn.execute(ANSWER, {"hash": digest, "slug": slug, "email": email, "at": at}).all())
+
+
+def _fixture_of(engine):
+    with engine.connect() as conn:
+        return (
+            conn.execute(select(Key.hash).order_by(Key.id)).scalars().all(),
+            conn.execute(select(App.slug).order_by(App.slug)).scalars().all(),
+            conn.execute(select(User.email).order_by(User.email)).scalars().all(),
+        )
+
+
+async def test_postgresql_reads_through_asyncpg(pg_engine):
+    reads = make_reads(pg_engine)
+    assert isinstance(reads, AsyncpgReads)
+    await reads.close()
+
+
+async def test_answers_match_sqlalchemys(pg_engine):
+    """Every key against every app, and users in every app at two instants: the same Found."""
+    hashes, slugs, emails = _fixture_of(pg_engine)
+    reads = AsyncpgReads(pg_engine)
+    kinds = set()
+    try:
+        for digest in [*hashes[:6], "0" * 64]:
+            for slug in [*slugs, "no-such-app"]:
+                for email in [*emails[:6], "nobody@example.com"]:
+                    for at in (NOW, NOW + timedelta(days=45)):  # later: the demo's expiring grants have lapsed
+                        expected = _sqlalchemy_find(pg_engine, digest, slug, email, at)
+                        assert await reads.find(digest, slug, email, at) == expected
+                        kinds.add((expected.key is not None, expected.access.found, bool(expected.access.roles)))
+    finally:
+        await reads.close()
+    assert kinds >= {(False, False, False), (True, False, False), (True, True, True), (True, True, False)}
+
+
+async def test_connections_are_reused_and_bounded(pg_engine):
+    hashes, slugs, emails = _fixture_of(pg_engine)
+    reads = AsyncpgReads(pg_engine, size=3)
+    try:
+        expected = _sqlalchemy_find(pg_engine, hashes[0], slugs[0], emails[0], NOW)
+        for _ in range(20):
+            assert await reads.find(hashes[0], slugs[0], emails[0], NOW) == expected
+        assert reads._opened == 1  # one at a time: one connection
+        answers = await asyncio.gather(*(reads.find(hashes[0], slugs[0], emails[0], NOW) for _ in range(40)))
+        assert all(a == expected for a in answers)
+        assert reads._opened == 3 and len(reads._free) == 3  # never more than its size, all back
+    finally:
+        await reads.close()
+    assert reads._opened == 0
+
+
+async def test_a_dropped_connection_is_retryable_and_replaced(pg_engine):
+    hashes, slugs, emails = _fixture_of(pg_engine)
+    reads = AsyncpgReads(pg_engine, size=4)
+    try:
+        await asyncio.gather(*(reads.find(hashes[0], slugs[0], emails[0], NOW) for _ in range(8)))
+        assert reads._opened >= 1
+        with pg_engine.connect() as conn:  # what a database restart does
+            killed = conn.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )).scalar()
+        assert killed >= 1
+        await asyncio.sleep(0.2)  # let the loop see the sockets close, as idle time in a server would
+        with pytest.raises(Disconnected):
+            await reads.find(hashes[0], slugs[0], emails[0], NOW)
+        assert reads._opened == 0  # the dead one and its idle siblings are gone
+        expected = _sqlalchemy_find(pg_engine, hashes[0], slugs[0], emails[0], NOW)
+        assert await reads.find(hashes[0], slugs[0], emails[0], NOW) == expected
+    finally:
+        await reads.close()
+
+
+async def test_a_cancelled_waiter_loses_no_connection(pg_engine):
+    hashes, slugs, emails = _fixture_of(pg_engine)
+    reads = AsyncpgReads(pg_engine, size=1)
+    try:
+        held = await reads._take()  # the only connection, busy
+        waiting = asyncio.ensure_future(reads.find(hashes[0], slugs[0], emails[0], NOW))
+        await asyncio.sleep(0.05)
+        assert reads._waiting
+        reads._give(held)  # handed to the waiter ...
+        waiting.cancel()  # ... which is cancelled before it runs
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert reads._opened == 1 and len(reads._free) == 1  # passed back, not lost
+        expected = _sqlalchemy_find(pg_engine, hashes[0], slugs[0], emails[0], NOW)
+        assert await reads.find(hashes[0], slugs[0], emails[0], NOW) == expected
+    finally:
+        await reads.close()
+
+
+# -- ahead of the framework -------------------------------------------------------------
+
+
+def _scope(service, path: str, query: bytes, headers: list[tuple[bytes, bytes]]) -> dict:
+    return {
+        "type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "root_path": "",
+        "query_string": query, "headers": headers, "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80),
+        "scheme": "http", "http_version": "1.1", "app": service.app, "state": {},
+    }
+
+
+async def test_the_route_answers_what_serve_answers(service, make, monkeypatch):
+    """The same bytes through ``serve`` (over HTTP) and through the documented route's endpoint."""
+    slug = make.app(roles={"viewer": ["users.read"]})
+    email = make.user()
+    make.grant(slug, email, "viewer")
+    key = make.key(slug)["key"]
+    cases = [
+        (email, {"app": slug}, {"X-API-Key": key}),  # allowed
+        (email.upper(), {"app": slug}, {"X-API-Key": key}),  # the email is case-folded
+        ("nobody@example.com", {"app": slug}, {"X-API-Key": key}),  # unknown user
+        (email, {}, {"X-API-Key": key}),  # missing_app
+        (email, {"app": slug}, {}),  # missing_api_key
+        (email, {"app": "no-such-app-x"}, {"X-API-Key": key}),  # app_not_found
+        (email, {"app": slug}, {"X-API-Key": "phk_nope"}),  # malformed
+    ]
+    with service.anonymous() as client:
+        over_http = [client.get(f"/api/v1/authz/{who}", params=params, headers=headers) for who, params, headers in cases]
+    # The server's reads belong to its own event loop: this test's loop gets its own.
+    reads = make_reads(service.engine)
+    monkeypatch.setattr(service.runtime, "reads", reads)
+    try:
+        for (who, params, headers), expected in zip(cases, over_http):
+            raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+            scope = _scope(service, f"/api/v1/authz/{who}", str(httpx.QueryParams(params)).encode(), raw)
+            scope["path_params"] = {"email": who}  # as the router sets them
+            response = await dataplane.authz_check(Request(scope))
+            assert response.status_code == expected.status_code, (who, params, expected.text)
+            assert response.body == expected.content
+            assert response.headers["cache-control"] == expected.headers["cache-control"] == "no-store"
+            assert response.headers["content-type"] == expected.headers["content-type"] == "application/json"
+    finally:
+        await reads.close()
+
+
+async def test_serve_leaves_other_shapes_to_the_router(service):
+    for method, path in (("POST", "/api/v1/authz/a@example.com"), ("HEAD", "/api/v1/authz/a@example.com"),
+                         ("GET", "/api/v1/authz/"), ("GET", "/api/v1/authz/a/b")):
+        scope = _scope(service, path, b"app=crm", [])
+        scope["method"] = method
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        assert await dataplane.serve(scope, send) is False
+        assert sent == []
+    with service.anonymous() as client:
+        assert client.get("/api/v1/authz/a/b", params={"app": "crm"}).status_code == 404
+        assert client.post("/api/v1/authz/a@example.com", params={"app": "crm"}).status_code == 405
