@@ -20,6 +20,7 @@ from pepyhat.schemas import escaped
 MAX_BODY = 1024 * 1024
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 access_log = logging.getLogger("pepyhat.access")
+_SERIES: dict[tuple[str, str, int], tuple] = {}  # (method, route, status) -> (request counter, latency histogram)
 
 
 SECRET_IN_URL = (
@@ -173,8 +174,13 @@ class RequestContext:
         route = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
         method = scope["method"]
-        metrics.REQUESTS.labels(method, template, str(status)).inc()
-        metrics.LATENCY.labels(method, template).observe(elapsed)
+        series = _SERIES.get((method, template, status))
+        if series is None:  # found once per route and status: labels() locks and checks its arguments
+            series = _SERIES[(method, template, status)] = (
+                metrics.REQUESTS.labels(method, template, str(status)), metrics.LATENCY.labels(method, template)
+            )
+        series[0].inc()
+        series[1].observe(elapsed)
         if access_log.isEnabledFor(logging.INFO):
             access_log.info(
                 "%s %s %s",
