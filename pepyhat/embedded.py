@@ -193,6 +193,45 @@ def _quiet_server(uvicorn):
     return Server
 
 
+def _demo_schema(database: Path) -> None:
+    """The demo's fresh file, copied from a migrated empty schema kept in the cache dir.
+
+    Alembic then runs once per set of migrations (the template's name is their
+    digest), not at every ``--demo``; without a cache dir it simply migrates.
+    """
+    import hashlib
+    import sqlite3
+
+    from platformdirs import user_cache_dir
+
+    from pepyhat.store.db import MIGRATIONS, VERSION_TABLE, head_revisions, make_engine, migrate
+
+    digest = hashlib.sha256()
+    for path in sorted([*(MIGRATIONS / "versions").glob("*.py"), MIGRATIONS / "env.py"]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    template = Path(user_cache_dir("pepyhat", appauthor=False)) / f"schema-{digest.hexdigest()[:20]}.db"
+    try:
+        shutil.copyfile(template, database)
+        with sqlite3.connect(database) as copy:
+            at = {row[0] for row in copy.execute(f"SELECT version_num FROM {VERSION_TABLE}")}
+        if at == head_revisions():
+            return
+    except (OSError, sqlite3.Error):
+        pass
+    database.unlink(missing_ok=True)  # no template, or not one to trust: migrate, and keep a new one
+    engine = make_engine(f"sqlite:///{database}")
+    migrate(engine)
+    engine.dispose()
+    try:
+        template.parent.mkdir(parents=True, exist_ok=True)
+        partial = template.with_name(f"{template.name}.{os.getpid()}.tmp")
+        with sqlite3.connect(database) as source, sqlite3.connect(partial) as copy:
+            source.backup(copy)
+        os.replace(partial, template)  # whole or not at all, whoever else is writing it
+    except (OSError, sqlite3.Error):
+        pass  # no cache: the next demo migrates too
+
+
 def _fail(reason: str) -> int:
     print(f"{FAILED} {reason}", file=sys.stderr, flush=True)
     return 1
@@ -228,6 +267,8 @@ def child_main(argv: list[str] | None = None) -> int:
         # Tokenless requests act as the operator: never on a network socket.
         return _fail("refusing to serve the operator on anything but a private Unix socket")
     try:
+        if args.demo:
+            _demo_schema(args.db)
         app = build_embedded_service(args.db, args.operator, demo=args.demo)
         import uvicorn
     except Exception as exc:  # why it cannot start, in one line: the dashboard shows it

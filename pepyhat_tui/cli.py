@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
@@ -80,11 +81,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     child: EmbeddedChild | None = None
     try:
         try:
+            # The child starts before the config is even loaded (pydantic-settings) when it is surely needed.
             if args.demo and not (args.url or args.profile):
-                # Surely the demo (the config only adds a keymap): it starts before the config is even read.
-                child = _start(None, demo=True)
+                child = _start(None, demo=True)  # surely the demo: the config only adds a keymap
+            elif (database := _surely_embedded(args)) is not None:
+                child = _start(database)
             target, identity = _preflight(args)
-            if target.mode == "embedded":
+            guessed_wrong = target.mode == "remote" or (target.mode == "embedded" and child.database != target.database)
+            if child is not None and guessed_wrong:
+                child.stop()  # a guess the config contradicts
+                child = None
+            if target.mode == "embedded" and child is None:
                 child = _start(target.database)
         except (_LaunchError, _Refused) as exc:
             print(f"pepyhat-tui: {exc}", file=sys.stderr)
@@ -99,6 +106,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if child is not None:
             child.stop()
+
+
+def _surely_embedded(args: argparse.Namespace) -> Path | None:
+    """The database, when neither flags, environment nor config file name a service (resolve agrees)."""
+    if args.url or args.profile or args.token or os.environ.get("PEPYHAT_URL") or os.environ.get("PEPYHAT_PROFILE"):
+        return None
+    from pepyhat_tui.places import config_path, default_database
+
+    try:
+        text = config_path().read_text()
+    except FileNotFoundError:
+        text = ""
+    except (OSError, ValueError):
+        return None  # resolve says what is wrong with it
+    config = {}
+    if text:
+        import tomllib
+
+        try:
+            config = tomllib.loads(text)
+        except ValueError:
+            return None
+    if config.get("url") or config.get("profile"):
+        return None
+    return Path(args.db).expanduser() if args.db else default_database()
 
 
 class _Refused(Exception):

@@ -21,7 +21,6 @@ gets it (a flag cannot unlock a read-only profile).
 
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 import tomllib
@@ -29,11 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from platformdirs import user_config_dir, user_data_dir
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from pepyhat_tui.actions import KeymapError, expand_keymap
+from pepyhat_tui.places import config_path, default_database
 
 Color = Literal["red", "green", "yellow", "blue", "magenta", "cyan", "orange", "purple", "gray"]
 
@@ -50,15 +49,6 @@ class Profile(BaseModel):
     token_command: str | None = None
     read_only: bool = False
     color: Color | None = None
-
-
-def config_path() -> Path:
-    override = os.environ.get("PEPYHAT_CONFIG")
-    return Path(override) if override else Path(user_config_dir("pepyhat", appauthor=False)) / "config.toml"
-
-
-def default_database() -> Path:
-    return Path(user_data_dir("pepyhat", appauthor=False)) / "pepyhat.db"
 
 
 class Settings(BaseSettings):

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+
+import pytest
 
 PROBE = """
 import json, sys
@@ -50,34 +53,42 @@ loaded = sorted(m for m in sys.modules if m.split(".")[0] in SERVICE
                 or m.startswith(("pepyhat.api", "pepyhat.store", "pepyhat.service", "pepyhat.config")))
 print(json.dumps({"code": code, "seen": seen, "loaded": loaded}))
 """
-CLI = 'from pepyhat_tui.cli import main; code = main(["--demo"])'
+CLI = "from pepyhat_tui.cli import main; code = main(sys.argv[1:])"
 IN_PROCESS = (  # the tests' way: PepyHatApp without a child builds the service in its own process
     "from pepyhat_tui.config import Target; "
     "dashboard.PepyHatApp(Target('demo', 'demo')).run(); code = 0"
 )
 
 
-def probe_dashboard(launch: str) -> dict:
+def probe_dashboard(launch: str, tmp_path, *args: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEPYHAT_")}
+    env["PEPYHAT_CONFIG"] = str(tmp_path / "config.toml")  # none: the user's own config plays no part
     result = subprocess.run(
-        [sys.executable, "-c", DASHBOARD_PROBE.replace("LAUNCH", launch)],
-        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        [sys.executable, "-c", DASHBOARD_PROBE.replace("LAUNCH", launch), *args],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, env=env,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_the_dashboard_never_imports_the_service():
+@pytest.mark.parametrize("mode", ["demo", "embedded"])
+def test_the_dashboard_never_imports_the_service(mode, tmp_path):
     """Embedded, the service runs in a child process: the dashboard's own process loads none of it."""
-    report = probe_dashboard(CLI)
+    database = tmp_path / "data" / "pepyhat.db"
+    report = probe_dashboard(CLI, tmp_path, *(["--demo"] if mode == "demo" else ["--db", str(database)]))
     assert report["code"] == 0
     [(slugs, operator)] = report["seen"]
-    assert "billing" in slugs and operator.endswith("(embedded)")  # it did talk to the demo service
+    assert operator.endswith("(embedded)")  # it did talk to the service, as the operator
+    if mode == "demo":
+        assert "billing" in slugs
+    else:
+        assert slugs == [] and database.exists()  # a fresh file, migrated by the child
     assert report["loaded"] == [], report["loaded"]
 
 
-def test_the_dashboard_probe_can_see_the_service():
+def test_the_dashboard_probe_can_see_the_service(tmp_path):
     # Guards the probe: the in-process service does load it, and the probe says so.
-    report = probe_dashboard(IN_PROCESS)
+    report = probe_dashboard(IN_PROCESS, tmp_path)
     [(slugs, _)] = report["seen"]
     assert "billing" in slugs
     assert {"fastapi", "sqlalchemy", "pepyhat.api"} <= set(report["loaded"])

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -146,3 +147,35 @@ async def test_a_child_that_cannot_start_is_reported_in_one_line(tmp_path):
     finally:
         child.stop()
     assert not child.directory.exists()
+
+
+# The demo child's schema step, in a fresh process each time: did it need Alembic?
+DEMO_SCHEMA = """
+import json, sys
+from pathlib import Path
+from pepyhat.embedded import _demo_schema
+from pepyhat.store.db import head_revisions, make_engine, schema_revisions
+_demo_schema(Path(sys.argv[1]))
+at = sorted(schema_revisions(make_engine("sqlite:///" + sys.argv[1])))
+print(json.dumps({"alembic": "alembic" in sys.modules, "at": at, "head": sorted(head_revisions())}))
+"""
+
+
+def test_the_demo_schema_is_migrated_once_then_copied(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def demo_schema(name: str) -> dict:
+        result = subprocess.run([sys.executable, "-c", DEMO_SCHEMA, str(tmp_path / name)], capture_output=True,
+                                text=True, timeout=120, env=env, cwd=ROOT)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    first = demo_schema("first.db")
+    assert first["alembic"] and first["at"] == first["head"]  # migrated, and kept as the template
+    [template] = (tmp_path / "cache" / "pepyhat").glob("schema-*.db")
+    second = demo_schema("second.db")
+    assert not second["alembic"] and second["at"] == second["head"]  # copied: Alembic not even loaded
+    template.write_bytes(b"not a database" * 100)  # a damaged template is not trusted: migrated again
+    third = demo_schema("third.db")
+    assert third["alembic"] and third["at"] == third["head"]
+    assert not demo_schema("fourth.db")["alembic"]  # and the template is whole again
