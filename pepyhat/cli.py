@@ -69,6 +69,7 @@ def _open(url: str):
 def cmd_serve(args) -> int:
     import uvicorn
 
+    from pepyhat import httpserver
     from pepyhat.store.db import normalize_url
 
     url = _database_url(args)
@@ -105,6 +106,7 @@ def cmd_serve(args) -> int:
             workers=args.workers,
             log_config=None,
             access_log=False,
+            http=httpserver.protocol(),  # what it cannot parse is answered with our envelope too
         )
     except OSError as exc:
         raise CommandError(f"cannot serve on {args.host}:{args.port}: {exc}") from None

@@ -73,7 +73,7 @@ class Serve:
             self.stop()
             raise
 
-    def _wait_ready(self, timeout: float = 30) -> None:
+    def _wait_ready(self, timeout: float = 60) -> None:  # two workers on a loaded 2-core machine: ~15 s seen
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
