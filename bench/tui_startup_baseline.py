@@ -1,4 +1,4 @@
-"""The baseline of tui_startup.py: the smallest Textual app, painting one label."""
+"""The baseline of start.py: the smallest Textual app, painting one label."""
 
 from textual.app import App, ComposeResult
 from textual.widgets import Label
