@@ -276,6 +276,7 @@ class WrkResult:
     non_2xx: int = 0
     socket_errors: dict = field(default_factory=dict)
     server_cpu_us_per_request: float | None = None
+    database_cpu_us_per_request: float | None = None  # PostgreSQL: its backends serving the bench database
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -332,21 +333,43 @@ def cpu_seconds(pid: int) -> float | None:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu_seconds(name: str | None) -> float | None:
+    """CPU of the PostgreSQL backends now connected to database ``name`` (their titles name it); None for SQLite."""
+    if not name:
+        return None
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres:") and f" {name} " in title and (fields := _stat(int(entry.name))):
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def run_wrk(url: str, endpoint: str, *, threads: int, connections: int, duration: float, headers: dict[str, str],
-            server_pid: int | None = None) -> WrkResult:
+            server_pid: int | None = None, database: str | None = None) -> WrkResult:
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout", "5s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     command.append(url)
     cpu_before = cpu_seconds(server_pid) if server_pid else None
+    db_before = database_cpu_seconds(database)
     result = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
     cpu_after = cpu_seconds(server_pid) if server_pid else None
+    db_after = database_cpu_seconds(database)
     if result.returncode != 0:
         raise BenchError(f"wrk failed ({result.returncode}): {result.stderr.strip()}")
     parsed = parse_wrk(endpoint, result.stdout)
     if cpu_before is not None and cpu_after is not None and parsed.requests:
         # Includes the last in-flight requests and the server's idle overhead: a rough but steady figure.
         parsed.server_cpu_us_per_request = (cpu_after - cpu_before) / parsed.requests * 1e6
+    if db_before is not None and db_after is not None and parsed.requests:
+        # Backends that closed during the run are missed: the pool keeps its connections, so none do.
+        parsed.database_cpu_us_per_request = (db_after - db_before) / parsed.requests * 1e6
     if parsed.non_2xx:
         raise BenchError(f"{endpoint}: wrk saw {parsed.non_2xx} non-2xx responses out of {parsed.requests}; numbers are void")
     if any(parsed.socket_errors.values()):
@@ -401,7 +424,7 @@ def bench_backend(backend: str, args) -> dict:
             many.wait_ready()
             endpoints[f"authz_{args.workers}w"] = (many, f"{many.base}{path}", {"X-API-Key": plaintext})
             say(f"[{backend}] second server {many.base}, {args.workers} workers (pid {many.process.pid})")
-        wrk = dict(threads=args.threads, connections=args.connections)
+        wrk = dict(threads=args.threads, connections=args.connections, database=getattr(db, "name", None))
         for name, (srv, url, headers) in endpoints.items():  # warm caches, pools and the JIT-less interpreter alike
             run_wrk(url, name, duration=args.warmup, headers=headers, server_pid=srv.process.pid, **wrk)
         runs: dict[str, list[WrkResult]] = {name: [] for name in endpoints}
@@ -412,6 +435,8 @@ def bench_backend(backend: str, args) -> dict:
                 r = run_wrk(url, name, duration=args.duration, headers=headers, server_pid=srv.process.pid, **wrk)
                 runs[name].append(r)
                 cpu = f"  server CPU {r.server_cpu_us_per_request:5.0f} us/req" if r.server_cpu_us_per_request else ""
+                if r.database_cpu_us_per_request is not None:
+                    cpu += f", database {r.database_cpu_us_per_request:4.0f}"
                 say(f"[{backend}] round {round_ + 1} {name:9s} {r.requests_per_second:8.0f} req/s  "
                     f"p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:6.2f} ms{cpu}")
         for srv in servers:
@@ -428,6 +453,7 @@ def bench_backend(backend: str, args) -> dict:
             "p50_ms": median_of(rs, "p50_ms"),
             "p99_ms": median_of(rs, "p99_ms"),
             "cpu_us": median_of(rs, "server_cpu_us_per_request"),
+            "database_cpu_us": median_of(rs, "database_cpu_us_per_request"),
         }
         for name, rs in runs.items()
     }
@@ -452,6 +478,8 @@ def report(results: list[dict], args) -> None:
     for r in results:
         for name, s in r["summary"].items():
             cpu = f"{s['cpu_us']:5.0f} us/req" if s["cpu_us"] else "n/a"
+            if s["database_cpu_us"] is not None:
+                cpu += f" + database {s['database_cpu_us']:4.0f} us/req"
             print(f"{r['backend']:8s} {name:9s} {s['rps']:7.0f} req/s  p50 {s['p50_ms']:6.2f} ms  "
                   f"p99 {s['p99_ms']:6.2f} ms  server CPU {cpu}")
         h, a = r["summary"]["healthz"], r["summary"]["authz"]

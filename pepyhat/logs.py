@@ -10,28 +10,44 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import datetime, timezone
+import time
 
 from pepyhat import keys
 
 _FIELDS = ("request_id", "key_id", "method", "path", "route", "status", "duration_ms", "client", "event")
+# A line is written per request: its pieces are made cheaply (bench/README.md, the access log's share).
+_KEY_LENGTH = len(keys.mint("app"))  # shorter text cannot hold a key: no need to search it
+_encode = json.JSONEncoder(default=lambda value: keys.redact(str(value))).encode
+_second: list = [None, ""]  # the last whole second formatted, and its text
+
+
+def _cut(text: str) -> str:
+    return keys.redact(text) if len(text) >= _KEY_LENGTH else text
+
+
+def _timestamp(created: float) -> str:
+    """``created`` as ISO 8601 in UTC to the millisecond, as ``datetime.isoformat(timespec="milliseconds")``."""
+    second = int(created)
+    if second != _second[0]:
+        _second[:] = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{_second[1]}.{int((created - second) * 1000):03d}+00:00"
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": _timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": keys.redact(record.getMessage()),
+            "message": _cut(record.getMessage()),
         }
         for field in _FIELDS:
             value = getattr(record, field, None)
             if value is not None:
-                entry[field] = keys.redact(value) if isinstance(value, str) else value
+                entry[field] = _cut(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exception"] = keys.redact(self.formatException(record.exc_info))
-        return json.dumps(entry, default=lambda value: keys.redact(str(value)))
+        return _encode(entry)
 
 
 class RedactKeys(logging.Filter):

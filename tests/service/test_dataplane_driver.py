@@ -195,3 +195,29 @@ async def test_serve_leaves_other_shapes_to_the_router(service):
     with service.anonymous() as client:
         assert client.get("/api/v1/authz/a/b", params={"app": "crm"}).status_code == 404
         assert client.post("/api/v1/authz/a@example.com", params={"app": "crm"}).status_code == 405
+
+
+# -- the access log's cheap pieces ----------------------------------------------------------
+
+
+def test_the_log_timestamp_is_isoformats():
+    from pepyhat.logs import _timestamp
+
+    for created in (1_700_000_000.0, 1_700_000_000.0015, 1_700_000_000.9994, 1_764_700_000.25, 1_764_700_001.5):
+        assert _timestamp(created) == datetime.fromtimestamp(created, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def test_an_access_record_is_a_whole_log_record():
+    """Any formatter (pytest's, a %-style one) finds every field it may ask for, and the request's."""
+    import logging
+
+    from pepyhat.api.middleware import _AccessRecord
+
+    record = _AccessRecord("GET", "/api/v1/authz/{email}", 200, request_id="r1", key_id=None, path="/x",
+                           duration_ms=1.5, client="127.0.0.1")
+    everything = " ".join(f"%({name})s" for name in (
+        "name", "levelno", "levelname", "pathname", "filename", "module", "lineno", "funcName", "created", "asctime",
+        "msecs", "relativeCreated", "thread", "threadName", "process", "processName", "message"))
+    line = logging.Formatter(everything).format(record)
+    assert "pepyhat.access 20 INFO" in line and line.endswith("GET /api/v1/authz/{email} 200")
+    assert (record.request_id, record.status, record.route, record.method) == ("r1", 200, "/api/v1/authz/{email}", "GET")
