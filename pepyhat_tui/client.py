@@ -66,7 +66,8 @@ class DataPlaneReply:
 
 @functools.cache
 def _tls_context():
-    return httpx.create_ssl_context()
+    make = getattr(httpx, "create_ssl_context", None)  # httpx >= 0.28; before, each client loads its own
+    return make() if make else True
 
 
 def _seg(value: str) -> str:
