@@ -99,7 +99,7 @@ def cmd_serve(args) -> int:
     _say(f"pepyhat: serving on http://{args.host}:{args.port} ({args.workers} worker(s))")
     try:
         uvicorn.run(
-            "pepyhat.api:app_from_env",
+            "pepyhat.cli:served_app",
             factory=True,
             host=args.host,
             port=args.port,
@@ -114,6 +114,24 @@ def cmd_serve(args) -> int:
         if exc.code:
             raise CommandError(f"cannot serve on {args.host}:{args.port}: server failed to start (see the log above)") from None
     return 0
+
+
+def served_app():
+    """uvicorn's factory, in each worker: the application, its start-up objects then frozen.
+
+    Frozen objects (modules, routes, models: ~100k) are left out of the garbage
+    collector's full collections, which otherwise scan them all every few
+    thousand requests: ~200 ms each on a 2-core machine, the p99 of /healthz
+    (bench/README.md, issue 11).
+    """
+    import gc
+
+    from pepyhat.api import app_from_env
+
+    app = app_from_env()
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def _check_bind(host: str, port: int) -> None:

@@ -221,3 +221,19 @@ def test_an_access_record_is_a_whole_log_record():
     line = logging.Formatter(everything).format(record)
     assert "pepyhat.access 20 INFO" in line and line.endswith("GET /api/v1/authz/{email} 200")
     assert (record.request_id, record.status, record.route, record.method) == ("r1", 200, "/api/v1/authz/{email}", "GET")
+
+
+def test_serve_freezes_its_start_up_objects(tmp_path, monkeypatch):
+    """``pepyhat serve``'s factory: full collections no longer scan the ~100k objects of start-up."""
+    import gc
+
+    from pepyhat import cli
+
+    monkeypatch.setenv("PEPYHAT_DATABASE_URL", f"sqlite:///{tmp_path / 'frozen.db'}")
+    monkeypatch.setattr("pepyhat.logs.configure", lambda level="INFO": None)  # keep the session's log handlers
+    try:
+        app = cli.served_app()
+        assert app.state.runtime.settings.database_url.endswith("frozen.db")
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
