@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from pepyhat import audit, paths, schemas
@@ -56,10 +56,11 @@ def list_members(
             .where(Permission.slug == permission)
         )
     stmt = select(User)
-    if not everyone or role is not None or permission is not None:
-        stmt = stmt.where(User.id.in_(holders))
     if q:
+        # First: SQLite looks rows up by the first IN it is given, and a search is the narrower one.
         stmt = stmt.where(indexed_search(session, USERS, q))
+    if not everyone or role is not None or permission is not None:
+        stmt = stmt.where(_held(session, holders))
     visible = actor.visible(paths.member(slug, paths.ANY), lambda u: paths.member(slug, u.email))
     users, next_cursor, has_more = paginate(session, stmt, [User.email], limit, cursor, visible=visible)
     grants: dict[int, list[schemas.GrantInfo]] = defaultdict(list)
@@ -74,6 +75,20 @@ def list_members(
             grants[grant.user_id].append(_info(grant, role_slug, at))
     data = [schemas.Member(email=u.email, name=u.name, active=u.active, grants=grants[u.id]) for u in users]
     return schemas.Page(data=data, next_cursor=next_cursor, has_more=has_more)
+
+
+# An app with more holders than this is a big share of the users: walking users in page order and
+# asking each whether they hold a grant (the grants' key) finds a page at once, where listing every
+# holder first costs them all (30 ms for 10k).  A smaller app's holders are listed, then sorted.
+DENSE = 5000
+
+
+def _held(session: Session, holders):
+    counted = holders.with_only_columns(Grant.role_id).limit(DENSE)  # (the role's index alone answers)
+    many = session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
+    if many >= DENSE:
+        return exists(holders.where(Grant.user_id == User.id))
+    return User.id.in_(holders)
 
 
 def put_grant(
