@@ -25,7 +25,9 @@ from pepyhat_tui.leaks import Suspect, suspect
 from pepyhat_tui.widgets.filter_input import FilterInput
 from pepyhat_tui.widgets.paged_table import PagedTable
 
-FILTER_DEBOUNCE = 0.15
+# Long enough to take a burst of keystrokes as one, short next to the 150 ms a filter may take
+# from the last keystroke to the rows painted; a keystroke also drops the request under way.
+FILTER_DEBOUNCE = 0.04
 
 
 class ListPane(Guarded, Vertical):
@@ -178,6 +180,8 @@ class ListPane(Guarded, Vertical):
             return
         if self._debounce is not None:
             self._debounce.stop()
+        if self.table.loading_page:
+            self.table.cancel_load()  # its rows are for what the filter no longer says
         self._debounce = self.set_timer(FILTER_DEBOUNCE, lambda: self.table.reload(event.value.strip()))
 
     @on(Input.Submitted, "#filter")

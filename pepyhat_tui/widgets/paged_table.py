@@ -72,6 +72,7 @@ class PagedTable(Table, Generic[T]):
         self.loaded_once = False
         self.found_label: str | None = None  # rows found by a key lookup, not a page of the list
         self.select_after_load: str | None = None  # a row just created: the cursor goes to it
+        self._generation = 0  # of the latest load: only its reply is painted
 
     def on_mount(self) -> None:
         self.add_columns_of_rows()
@@ -86,8 +87,15 @@ class PagedTable(Table, Generic[T]):
         self.found_label = None
         self._load(reset=True)
 
+    def cancel_load(self) -> None:
+        """Drop the page under way (its filter is out of date): nothing it brings is painted."""
+        self._generation += 1
+        self.workers.cancel_group(self, "page")
+        self.loading_page = False
+
     def show_found(self, items: list[T], label: str) -> None:
         """Show what a lookup found (a leaked key's record) in place of the list, under ``label``."""
+        self._generation += 1
         self.workers.cancel_group(self, "page")
         self.loading_page = False
         self.query_text = None
@@ -105,16 +113,29 @@ class PagedTable(Table, Generic[T]):
         if self.has_more and not self.loading_page and len(self.items) < MAX_ROWS:
             self._load(reset=False)
 
-    @work(exclusive=True, group="page")
-    async def _load(self, reset: bool) -> None:
+    def _load(self, reset: bool) -> None:
+        # The query and cursor of this load, taken now: a newer load (a keystroke's) cancels this
+        # one (exclusive), and a reply that comes back anyway is for a worker that is no more.
+        self._generation += 1
         self.loading_page = True
+        self._load_page(self._generation, reset, None if reset else self.next_cursor, self.query_text)
+
+    @work(exclusive=True, group="page")
+    async def _load_page(self, generation: int, reset: bool, cursor: str | None, query: str | None) -> None:
         try:
-            page = await self._fetch(None if reset else self.next_cursor, self.query_text)
+            page = await self._fetch(cursor, query)
         except ClientError as exc:
-            self.post_message(self.Failed(self, exc))
+            if generation == self._generation:
+                self.loading_page = False
+                self.post_message(self.Failed(self, exc))
             return
-        finally:
-            self.loading_page = False
+        except BaseException:
+            if generation == self._generation:  # (a cancelled load must not unmark the newer one)
+                self.loading_page = False
+            raise
+        if generation != self._generation:
+            return
+        self.loading_page = False
         keep = self.selected_key() if reset else None
         keep, self.select_after_load = self.select_after_load or keep, None
         if reset:
