@@ -19,6 +19,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.message import Message
+from textual.worker import Worker
 
 from pepyhat import schemas
 from pepyhat_tui.audit_filter import FilterError, parse
@@ -85,6 +86,7 @@ class AuditPane(ListPane):
         super().__init__(id=id)
         self.filter_error: str | None = None  # the filter typed cannot be sent: why
         self.poll_failed = False  # the last poll failed (said once, not every 2 s)
+        self._polling: Worker | None = None  # the poll under way
 
     def compose(self) -> ComposeResult:
         yield FilterInput(id="filter")
@@ -161,8 +163,10 @@ class AuditPane(ListPane):
         table = self.table
         if not table.loaded_once or table.loading_page:  # (never loaded: a 403, or not connected yet)
             return
+        if self._polling is not None and not self._polling.is_finished:
+            return  # one at a time: cancelling it for the next, a service slower than a tick would never answer
         # (a callable, not a coroutine: a poll cancelled before it starts leaves nothing un-awaited)
-        self.run_worker(partial(self._poll, table.query_text), group="follow", exclusive=True)
+        self._polling = self.run_worker(partial(self._poll, table.query_text), group="follow", exclusive=True)
 
     async def _poll(self, query: str | None) -> None:
         table = self.table

@@ -85,7 +85,9 @@ class EmailSuggester(Suggester):
         self.screen = screen
 
     async def get_suggestion(self, value: str) -> str | None:
-        return await complete_email(self.screen.dashboard._client, value)
+        # Input paints a suggestion as it is, and taking it bypasses TextInput's escaping.
+        suggested = await complete_email(self.screen.dashboard._client, value)
+        return None if suggested is None else printable(suggested)
 
 
 class Results(VerticalScroll, can_focus=True):
@@ -191,7 +193,7 @@ class TryScreen(DataScreen):
                 yield Static("App", classes="try-label")
                 yield Select[str]([], prompt="loading apps…", id="try-app", compact=True)
                 yield Static("Email", classes="try-label")
-                yield TextInput(self.initial_email, placeholder="user's email", id="try-email",
+                yield TextInput(printable(self.initial_email), placeholder="user's email", id="try-email",
                                 suggester=EmailSuggester(self), compact=True)
             with Horizontal(classes="try-row"):
                 yield Static("Key", classes="try-label")

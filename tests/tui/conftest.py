@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import httpx
 import pytest
 
+from pepyhat import audit
 from pepyhat.embedded import build_embedded_service
 from pepyhat.schemas import CAPABILITIES
 from pepyhat.store import queries
@@ -27,10 +29,25 @@ from tests.tui.support import FIXED
 ALL = ["**=*"]
 
 
+class _FrozenDatetime(datetime):
+    """``datetime`` whose ``now`` is FIXED: the audit trail's clock (it reads ``datetime.now``)."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+        return FIXED.astimezone(tz) if tz is not None else FIXED.replace(tzinfo=None)
+
+
 @pytest.fixture
 def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The embedded service derives statuses and counts from queries.now().
+    """One clock for the embedded service and the dashboard: FIXED.
+
+    The service derives statuses and counts from queries.now(); the audit trail stamps
+    its events and prunes them (older than a year, soon after it starts) on its own
+    clock: on the wall clock, events written at FIXED would be pruned as a year old,
+    and a service's own events would read "in 1y" beside them.
+    """
     monkeypatch.setattr(queries, "now", lambda: FIXED)
+    monkeypatch.setattr(audit, "datetime", _FrozenDatetime)
 
 
 @pytest.fixture

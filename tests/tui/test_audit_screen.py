@@ -4,8 +4,8 @@ enter on an event opens its target, a 403 in the banner, and a picture of an eve
 Events come from real writes through the service's API (users created, roles
 granted and changed, keys minted, by the operator and by a token called
 "robot"), and, for the time filters, rows written straight into the store with
-chosen instants (the service stamps its own events with the wall clock, while
-the dashboard's clock is frozen).
+chosen instants.  The ``frozen`` fixture (conftest) puts the service's audit
+clock at FIXED too: its events are stamped then, and pruned by that clock.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from sqlalchemy import select
 from textual.coordinate import Coordinate
 from textual.pilot import Pilot
 
-import pepyhat.api
 from pepyhat import audit
 from pepyhat.embedded import build_embedded_service
 from pepyhat.schemas import CAPABILITIES
@@ -42,13 +41,6 @@ OLD = {"hour": FIXED - timedelta(hours=1), "hours": FIXED - timedelta(hours=5), 
 
 
 # -- helpers ----------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def prune_on_the_frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The service prunes its audit trail (older than a year) on the wall clock, soon after it
-    # starts; the events here are a year old by that clock but minutes old by the frozen one.
-    monkeypatch.setattr(pepyhat.api, "prune", lambda engine, days: audit.prune(engine, days, now=FIXED))
 
 
 def store_events(service: Service, *events: dict) -> list[int]:
@@ -139,6 +131,19 @@ def banner_text(screen) -> str:
 
 
 # -- the list ---------------------------------------------------------------------------
+
+
+async def test_the_service_stamps_and_prunes_on_the_frozen_clock(service: Service):
+    # (conftest's `frozen`: on the wall clock, the first event would be a year and more old)
+    store_events(service, dict(at=FIXED - timedelta(days=300), actor_name="old-timer", action="app.update",
+                               target="apps/wiki"))
+    async with service.http() as http:
+        (await http.post("/api/v1/users", json={"email": "zed@example.com"})).raise_for_status()
+    assert audit.prune(service.engine, 365) == 0
+    assert [(e["actor_name"], at(e)) for e in await held(service)] == [
+        ("tester (embedded)", FIXED), ("old-timer", FIXED - timedelta(days=300)),
+    ]
+
 
 
 async def test_newest_first_with_the_event_in_full_below(service: Service):
@@ -286,6 +291,28 @@ async def test_new_events_appear_on_top_while_open_and_not_while_paused(service:
         await steps(pilot, "p")
         assert "● live" in title(screen)
         await until(pilot, lambda: shown(screen)[0] == later["id"], "the event written while paused", timeout=10)
+
+
+async def test_a_service_slower_than_the_poll_still_brings_new_events(service: Service, monkeypatch):
+    # Each tick used to cancel the poll under way: a service slower than a tick never answered one.
+    monkeypatch.setattr(audit_screen, "POLL_EVERY", 0.05)
+    await populate(service)
+    async with service.http() as http, service.dashboard().run_test(size=SIZE) as pilot:
+        screen = await open_audit(pilot)
+        client = pilot.app.client
+        original = client.list_audit
+        started: list[dict] = []
+
+        async def slow(*args, **kwargs):
+            started.append(kwargs)
+            await asyncio.sleep(8 * audit_screen.POLL_EVERY)
+            return await original(*args, **kwargs)
+
+        client.list_audit = slow  # type: ignore[method-assign]
+        (await http.post("/api/v1/users", json={"email": "slow@example.com"})).raise_for_status()
+        newest = (await held(service))[0]
+        await until(pilot, lambda: shown(screen)[0] == newest["id"], "the new event, from a slow poll", timeout=10)
+        assert len(started) < 8  # one poll at a time, not one per tick
 
 
 async def test_no_polling_while_another_screen_is_current(service: Service, monkeypatch):
