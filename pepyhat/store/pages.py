@@ -93,6 +93,13 @@ def fts_phrase(term: str) -> str:
 USERS = TrigramIndex("users_fts", User.id, (User.email, User.name))
 
 
+def rare_first(session: Session, key, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``condition``, its rows looked up by ``key`` when they are few: found by a scan in storage
+    order (sequential), where a page's scan in the list's order reads the table at random."""
+    few = session.scalars(select(key).where(condition).limit(FEW)).all()
+    return condition if len(few) >= FEW else and_(key.in_(few), condition)
+
+
 def indexed_search(session: Session, index: TrigramIndex, term: str) -> ColumnElement[bool]:
     """``search(term, *index.columns)``, through the trigram index where that is faster."""
     plain = search(term, *index.columns)
@@ -100,8 +107,7 @@ def indexed_search(session: Session, index: TrigramIndex, term: str) -> ColumnEl
         # No index helps; a scan in the page's order finds a common term's page at once but
         # reads the table at random for a rare one (0.7 s at 100k).  So scan in storage order
         # first: a rare term's few rows come back whole, and only those are sorted.
-        few = session.scalars(select(index.key).where(plain).limit(FEW)).all()
-        return plain if len(few) >= FEW else and_(index.key.in_(few), plain)
+        return rare_first(session, index.key, plain)
     if session.get_bind().dialect.name != "sqlite":
         return plain
     fts = table(index.fts_table, column("rowid"))
