@@ -133,7 +133,8 @@ def generate(
         grant_rows: list[tuple] = []
         taken_bases: dict[str, int] = {}  # how many emails each first.last has: the next one is numbered
         app_ids = list(roles_by_app)
-        days = [now - day * n for n in range(0, 702)]  # the few distinct dates, made once
+        stored = _stored(conn)
+        days = [stored(now - day * n) for n in range(0, 702)]  # the few distinct dates, made once
         for i in range(users):
             first, last = rng.choice(FIRST), rng.choice(LAST)
             base = f"{first}.{last}".lower()
@@ -149,9 +150,9 @@ def generate(
                 roll = rng.random()
                 expires = None
                 if roll < 0.04:
-                    expires = now - day * rng.randint(1, 60)  # lapsed contractor access
+                    expires = stored(now - day * rng.randint(1, 60))  # lapsed contractor access
                 elif roll < 0.10:
-                    expires = now + day * rng.randint(1, 90)  # time-bound access
+                    expires = stored(now + day * rng.randint(1, 90))  # time-bound access
                 grant_rows.append((user_id, role_id, DEMO_OPERATOR, days[age - 1], expires))
 
         if crm_members is not None:
@@ -239,24 +240,28 @@ def _crm_members(grant_rows, user_rows, crm_roles, wanted: int, scale: random.Ra
 BATCH = 50_000
 
 
+def _stored(conn):
+    """A date as the rows below hand it over: on SQLite already as the column stores it (each
+    distinct date converted once, by the column type's own conversion), else as it is."""
+    if conn.dialect.name != "sqlite":
+        return lambda value: value
+    return _converter(User.__table__.c.created_at.type, conn.dialect)
+
+
 def _insert_many(conn, table, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Insert tuples in big batches; on SQLite straight through the driver with the columns' own
-    conversions (each distinct date converted once), for SQLAlchemy's per-row work is most of the time."""
+    """Insert tuples in big batches; on SQLite straight through the driver (the dates in them
+    already stored's, booleans as sqlite3 takes them), for SQLAlchemy's per-row work is most of the time."""
     if not rows:
         return
     if conn.dialect.name != "sqlite":
         for start in range(0, len(rows), BATCH):
             conn.execute(insert(table), [dict(zip(columns, row)) for row in rows[start:start + BATCH]])
         return
-    converters = [_converter(table.__table__.c[name].type, conn.dialect) for name in columns]
     sql = f"INSERT INTO {table.__tablename__} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     cursor = conn.connection.driver_connection.cursor()
     try:
         for start in range(0, len(rows), BATCH):
-            batch = rows[start:start + BATCH]
-            if any(converters):
-                batch = [tuple(v if c is None else c(v) for c, v in zip(converters, row)) for row in batch]
-            cursor.executemany(sql, batch)
+            cursor.executemany(sql, rows[start:start + BATCH])
     finally:
         cursor.close()
 
