@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -46,6 +49,19 @@ def create_postgres_database(admin_url: str) -> tuple[str, callable]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return url, drop
+
+
+@contextmanager
+def fresh_database(backend: str, sqlite_file: Path) -> Iterator[str]:
+    """A fresh database URL: ``sqlite_file`` for "sqlite", else a PostgreSQL database of its own, dropped after."""
+    if backend == "sqlite":
+        yield f"sqlite:///{sqlite_file}"
+        return
+    url, drop = create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
+    try:
+        yield url
+    finally:
+        drop()
 
 
 @pytest.fixture(scope="session")

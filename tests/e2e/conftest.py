@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 import httpx
 import pytest
 
-from tests.conftest import create_postgres_database, need
+from tests.conftest import fresh_database
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,14 +109,8 @@ def init_token(db: str) -> str:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path) -> Iterator[str]:
     """A fresh database URL on each backend (PostgreSQL: a database of its own, dropped after)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'pepyhat.db'}"
-        return
-    url, drop = create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
-    try:
+    with fresh_database(request.param, tmp_path / "pepyhat.db") as url:
         yield url
-    finally:
-        drop()
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from pepyhat.logs import JsonFormatter
 from pepyhat.schemas import CAPABILITIES
 from pepyhat.store import queries
 from pepyhat.store.db import make_sessionmaker, transaction
-from tests.conftest import create_postgres_database, need
+from tests.conftest import fresh_database
 from tests.servers import ServerThread
 
 PLAINTEXT = re.compile(r"ph[ka]_[0-9A-Za-z]{48}")
@@ -95,13 +95,8 @@ def backend(request) -> str:
 
 @pytest.fixture(scope="session")
 def database_url(backend, tmp_path_factory):
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'pepyhat.db'}"
-        return
-    admin = need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL")
-    url, drop = create_postgres_database(admin)
-    yield url
-    drop()
+    with fresh_database(backend, tmp_path_factory.mktemp("sqlite") / "pepyhat.db") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -12,19 +12,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from pepyhat.store.db import alembic_config, head_revisions, make_engine, migrate, schema_revisions
-from tests.conftest import create_postgres_database, need
+from tests.conftest import fresh_database
 
 
 @pytest.fixture
 def database_url(backend, tmp_path):
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'start.db'}"
-        return
-    url, drop = create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
-    try:
+    with fresh_database(backend, tmp_path / "start.db") as url:
         yield url
-    finally:
-        drop()
 
 
 def test_the_heads_read_from_the_files_are_alembics():

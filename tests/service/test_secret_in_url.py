@@ -18,7 +18,7 @@ import pytest
 
 from pepyhat import keys
 from pepyhat.logs import JsonFormatter, RedactKeys
-from tests.conftest import create_postgres_database, need
+from tests.conftest import fresh_database
 from tests.service.conftest import SEEN_KEYS, unique
 from tests.service.test_cli import Served
 
@@ -208,12 +208,8 @@ def test_uvicorns_access_log_would_log_no_key():
 
 @pytest.fixture
 def served_database(backend, tmp_path):
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'served.db'}"
-        return
-    url, drop = create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
-    yield url
-    drop()
+    with fresh_database(backend, tmp_path / "served.db") as url:
+        yield url
 
 
 def test_pepyhat_serve_logs_no_key(served_database, tmp_path):
