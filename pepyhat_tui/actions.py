@@ -199,6 +199,11 @@ ACTIONS: dict[str, Action] = {
         Action("goto.cancel", "escape", "cancel", "Cancel", "Stay where you are"),
         Action("goto.complete", "tab", "complete", "Complete", "Take the completion shown", show=False),
         Action("pick.cancel", "escape", "cancel", "Cancel", "Pick nothing"),
+        # the dashboard's token refused mid-session
+        Action("refused.quit", "q", "quit", "Quit", "Leave the dashboard"),
+        Action("refused.switch", "p", "switch_profile", "Switch profile", "Sign in with another profile of config.toml"),
+        Action("refused.retry", "r", "retry", "Try again", "Ask the service again (the token may be back in force)"),
+        Action("refused.stay", "escape", "stay", "Stay", "Keep what is shown (nothing loads or changes meanwhile)"),
         Action("help.close", "escape,question_mark,q", "close", "Close", "Close help"),
     )
 }

@@ -10,15 +10,18 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from textual import work
+from textual import actions, work
+from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from pepyhat import schemas, scopes
 from pepyhat_tui.actions import ACTIONS, Action, Reach, bindings, by_binding
 from pepyhat_tui.client import ClientError, PepyHatClient
 from pepyhat_tui.config import Target
+from pepyhat_tui.connection import HEARTBEAT_EVERY, RETRY_DELAYS, ConnectionWatcher, is_outage, is_refused_token
 from pepyhat_tui.formatting import EXPIRING_WITHIN
 from pepyhat_tui.text import printable
 
@@ -80,6 +83,8 @@ class PepyHatApp(App[None]):
         clock: Callable[[], datetime] | None = None,
         demo_now: datetime | None = None,
         embedded: EmbeddedChild | None = None,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        heartbeat: float = HEARTBEAT_EVERY,
     ) -> None:
         super().__init__()
         self.target = target
@@ -92,6 +97,9 @@ class PepyHatApp(App[None]):
         self._embedded = embedded  # the service's child process (pepyhat-tui); None: in-process (tests)
         self._tempdir: tempfile.TemporaryDirectory | None = None
         self.connected = asyncio.Event()
+        self.watcher = ConnectionWatcher(self, retry_delays, heartbeat)
+        # A profile to start again on, signed in already, chosen after the token was refused.
+        self.relaunch: tuple[Target, schemas.ValidatedKey] | None = None
         self.set_keymap(dict(target.keymap))
 
     # -- time and identity ----------------------------------------------------
@@ -141,6 +149,28 @@ class PepyHatApp(App[None]):
             return True if self.offers(ACTIONS["keys.find-leaked"], {}) else False
         return super().check_action(action, parameters)
 
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces=None,
+    ) -> bool:
+        """A change asked for while the service is away is held back here, with a word, not sent."""
+        destination, name, _ = actions.parse(action) if isinstance(action, str) else action
+        node = default_namespace
+        if not destination and node is not None and getattr(node, "held_back", None) and node.held_back(name):
+            self.say_held_back()
+            return True
+        return await super().run_action(action, default_namespace, namespaces)
+
+    def say_held_back(self) -> None:
+        watcher = self.watcher
+        if watcher.state == "refused":
+            why = "the service refused this dashboard's token"
+        else:
+            why = (watcher.reason.message if watcher.reason else "the service is not answering") + "; retrying by itself"
+        self.notify(f"{why}. Nothing was sent.", title="Changes held back", severity="warning", timeout=6)
+
     def action_find_leaked(self) -> None:
         """From any screen: identify a pasted key, then revoke or rotate it."""
         from pepyhat_tui.screens.leaked import LeakedKeyScreen
@@ -181,6 +211,7 @@ class PepyHatApp(App[None]):
         return self._client
 
     def on_mount(self) -> None:
+        self.watcher.start()
         self.connect()
 
     @work(exclusive=True, group="connect")
@@ -191,20 +222,72 @@ class PepyHatApp(App[None]):
         try:
             if self._client is None:
                 self._client = await self._open_client()
-            if self.identity is None or self.target.mode != "remote":
+            self._client.observer = self.watcher
+            # Signing in again is also the watcher's probe: it shows whether the service answers
+            # and still takes the token.
+            if self.identity is None or self.target.mode != "remote" or not self.watcher.online:
                 self.identity = await self._client.validate()
+                self.watcher.signed_in()
         except ClientError as exc:
-            self.connection_error = exc
-            title = "Embedded service failed" if exc.code == "startup_failed" else "Cannot connect"
-            self.notify(exc.message, title=title, severity="error", timeout=10)
+            if not (is_outage(exc) or is_refused_token(exc)):  # those, the watcher says and handles
+                self.connection_error = exc
+                title = "Embedded service failed" if exc.code == "startup_failed" else "Cannot connect"
+                self.notify(exc.message, title=title, severity="error", timeout=10)
         except Exception as exc:  # the embedded service failed to start: say why, never a traceback
             first = (str(exc).strip().splitlines() or [""])[0]
             self.connection_error = ClientError(None, "startup_failed", f"{type(exc).__name__}: {first}")
             self.notify(self.connection_error.message, title="Embedded service failed", severity="error", timeout=10)
         finally:
             self.connected.set()
+            self.watcher.probe_done()
         self.identity_changed()
         self.count_expiring()
+
+    @work(exclusive=True, group="heartbeat")
+    async def heartbeat(self) -> None:
+        """Is the service still there?  Its answer (or its absence) reaches the watcher."""
+        if self._client is None or self.connection_error is not None:
+            return
+        try:
+            await self._client.ready()
+        except ClientError:
+            pass
+
+    def waiting_for(self) -> float | None:
+        """How long the oldest call to the service has been waiting (the bar shows a stall)."""
+        return self._client.waiting_for() if self._client is not None else None
+
+    def visible_screens(self) -> list[Screen]:
+        """The screen on top and, under a modal, the screens it lets through (top first)."""
+        shown: list[Screen] = []
+        for screen in reversed(self.screen_stack):
+            shown.append(screen)
+            if not isinstance(screen, ModalScreen):
+                break
+        return shown
+
+    def connection_changed(self, recovered: bool = False) -> None:
+        """The watcher's state changed: bars, held-back keys, stale marks; on recovery, reloads."""
+        self.refresh_bars()
+        for screen in self.screen_stack:
+            screen.refresh_bindings()
+            changed = getattr(screen, "connection_changed", None)
+            if changed is not None:
+                changed()
+        if recovered:
+            self.count_expiring()
+
+    def token_refused(self, error: ClientError) -> None:
+        """The service no longer takes our token: say so, and offer to quit or switch profile."""
+        from pepyhat_tui.screens.token_refused import TokenRefusedScreen
+
+        if not isinstance(self.screen, TokenRefusedScreen):
+            self.push_screen(TokenRefusedScreen(error.message))
+
+    def switch_profile(self, target: Target, identity: schemas.ValidatedKey) -> None:
+        """Start again on another profile: the dashboard exits, and ``pepyhat-tui`` reopens on it."""
+        self.relaunch = (target, identity)
+        self.exit()
 
     @work(exclusive=True, group="expiring")
     async def count_expiring(self) -> None:
@@ -217,9 +300,7 @@ class PepyHatApp(App[None]):
         except ClientError:
             return  # the screens say what is wrong; the bar keeps its last count
         self.expiring_keys = f"{len(page.data)}{'+' if page.has_more else ''}"
-        for screen in self.screen_stack:
-            for bar in screen.query("EnvironmentBar"):
-                bar.refresh_identity()
+        self.refresh_bars()
 
     async def _open_client(self) -> PepyHatClient:
         target = self.target
@@ -254,6 +335,10 @@ class PepyHatApp(App[None]):
         """Bindings depend on capabilities: recompute them everywhere."""
         for screen in self.screen_stack:
             screen.refresh_bindings()
+        self.refresh_bars()
+
+    def refresh_bars(self) -> None:
+        for screen in self.screen_stack:
             for bar in screen.query("EnvironmentBar"):
                 bar.refresh_identity()
 

@@ -101,8 +101,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         from pepyhat_tui.app import PepyHatApp
 
-        PepyHatApp(target, identity=identity, embedded=child).run()
-        return 0
+        while True:
+            app = PepyHatApp(target, identity=identity, embedded=child)
+            app.run()
+            if app.relaunch is None:
+                return 0
+            # The token was refused and the operator signed in with another profile: open on it.
+            target, identity = app.relaunch
+            if child is not None:
+                child.stop()
+                child = None
     finally:
         if child is not None:
             child.stop()

@@ -14,7 +14,8 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, AsyncIterator, TypeVar
+from time import monotonic  # (time itself is the try screen's latency clock, frozen in tests)
+from typing import Any, AsyncIterator, Protocol, TypeVar
 from urllib.parse import quote
 
 if "httpx" not in sys.modules:
@@ -83,10 +84,37 @@ def _params(**values: Any) -> dict[str, Any]:
     return out
 
 
+class Observer(Protocol):
+    """Told of every call's fate: the dashboard's connection watcher (``pepyhat_tui.connection``)."""
+
+    def answered(self) -> None: ...
+
+    def failed(self, error: ClientError) -> None: ...
+
+
+# What a proxy answers when the service behind it is away or slow.
+GATEWAY_STATUSES = frozenset({502, 503, 504})
+
+
+def error_of(response: httpx.Response) -> ClientError:
+    """The service's error envelope as a ClientError; a proxy's page as its status."""
+    status = response.status_code
+    try:
+        error = schemas.ErrorEnvelope.model_validate_json(response.content).error
+    except ValidationError:
+        if status in GATEWAY_STATUSES:
+            reason = f"{status} {response.reason_phrase}".strip()
+            return ClientError(status, "bad_gateway", f"a proxy answered {reason}: the service behind it is not answering")
+        return ClientError(status, "http_error", f"HTTP {status}")
+    return ClientError(status, error.code, error.message, error.details)
+
+
 class PepyHatClient:
     def __init__(self, http: httpx.AsyncClient, stack: AsyncExitStack | None = None) -> None:
         self._http = http
         self._stack = stack
+        self.observer: Observer | None = None
+        self._started: dict[int, float] = {}  # calls under way: id -> when sent (monotonic)
 
     # -- construction ---------------------------------------------------------
 
@@ -143,23 +171,52 @@ class PepyHatClient:
             raise ClientError(None, "secret_in_url", "that looks like a key: find it with the leaked-key lookup")
         response = await self._send(self._http.build_request(method, path, params=params, json=json))
         if response.status_code >= 400:
-            try:
-                error = schemas.ErrorEnvelope.model_validate_json(response.content).error
-                raise ClientError(response.status_code, error.code, error.message, error.details)
-            except ValidationError:
-                raise ClientError(response.status_code, "http_error", f"HTTP {response.status_code}") from None
+            error = error_of(response)
+            if response.status_code == 401 and self.observer is not None:
+                self.observer.failed(error)  # the dashboard's own token refused
+            raise error
         return response
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
-        """Send; a failure to reach the service at all becomes a ClientError without a status."""
+        """Send; a failure to reach the service at all becomes a ClientError without a status.
+
+        The observer hears of each outcome: an answer, or a failure for want of the service
+        (no connection, no answer in time, a proxy's 502/503/504).
+        """
+        ticket = id(request)
+        self._started[ticket] = monotonic()
         try:
-            return await self._http.send(request)
-        except httpx.TimeoutException:
-            raise ClientError(None, "timeout", "the service did not answer in time") from None
-        except httpx.ConnectError:
-            raise ClientError(None, "unreachable", f"cannot reach the service at {self._http.base_url}") from None
+            response = await self._http.send(request)
         except httpx.HTTPError as exc:
-            raise ClientError(None, "transport_error", f"request failed: {type(exc).__name__}") from None
+            error = self._unreached(exc)
+            if self.observer is not None:
+                self.observer.failed(error)
+            raise error from None
+        finally:
+            self._started.pop(ticket, None)
+        if self.observer is not None:
+            if response.status_code in GATEWAY_STATUSES:
+                self.observer.failed(error_of(response))
+            else:
+                self.observer.answered()
+        return response
+
+    def _unreached(self, exc: httpx.HTTPError) -> ClientError:
+        if isinstance(exc, httpx.TimeoutException):
+            timeout = self._http.timeout.read
+            within = f" within {timeout:g} s" if timeout else " in time"
+            return ClientError(None, "timeout", f"the service did not answer{within}")
+        if isinstance(exc, httpx.ConnectError):
+            return ClientError(None, "unreachable", f"cannot reach the service at {self._http.base_url}")
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+            return ClientError(None, "transport_error", "the connection to the service was cut before its answer")
+        return ClientError(None, "transport_error", f"request failed: {type(exc).__name__}")
+
+    def waiting_for(self) -> float | None:
+        """Seconds the oldest call under way has waited (None: none is)."""
+        if not self._started:
+            return None
+        return monotonic() - min(self._started.values())
 
     async def _get(self, model: type[M] | TypeAdapter, method: str, path: str, **kwargs) -> Any:
         response = await self._call(method, path, **kwargs)

@@ -92,21 +92,50 @@ class Guarded(UsesDashboard):
         if entry is None:
             return True
         row = self.selected_path() if entry.reach == "row" else None
-        return True if self.dashboard.offers(entry, self.action_context(), row) else False
+        if not self.dashboard.offers(entry, self.action_context(), row):
+            return False
+        # Dimmed, not hidden, while the service is away: pressed, it says why it is held back.
+        return None if entry.mutates and not self.dashboard.watcher.online else True
 
     # -- talking to the service ------------------------------------------------
 
     def report(self, error: ClientError, title: str = "Request failed") -> None:
+        """A toast, unless it is the outage the environment bar already shows (one word, not one per screen)."""
+        if self.dashboard.watcher.explains(error):
+            return
         self.notify(error.message, title=f"{title} ({error.code})", severity="error", timeout=8)  # type: ignore[attr-defined]
 
+    def held_back(self, action: str) -> bool:
+        """Is ``action`` a change this node would offer, asked for while the service is away?
+
+        ``PepyHatApp.run_action`` then says so instead of running it; the footer shows it dimmed.
+        """
+        entry = declared_actions(type(self)).get(action)
+        if entry is None or not entry.mutates or self.dashboard.watcher.online:
+            return False
+        return Guarded.check_action(self, action, ()) is None  # offered here, but dimmed
+
     def mutate(self, call: Callable[[], Awaitable[Any]], done: str, then: Callable[[Any], None] | None = None) -> None:
-        """Run a change in a worker; a refusal becomes a toast and the screen stays as it was."""
+        """Run a change in a worker; a refusal becomes a toast and the screen stays as it was.
+
+        While the service is away nothing is sent (a confirmation opened before it went away
+        may still end here); a change that meets the outage says whether it may have been made.
+        """
+        if not self.dashboard.watcher.online:
+            self.dashboard.say_held_back()
+            return
 
         async def run() -> None:
             try:
                 result = await call()
             except ClientError as exc:
-                self.report(exc, "Not done")
+                if exc.code in ("timeout", "transport_error"):
+                    # Sent, and no answer came back: it may have been made.
+                    self.notify(f"{exc.message}: it may or may not have been made; the list shows which "
+                                "once the service answers", title=f"No answer ({exc.code})",  # type: ignore[attr-defined]
+                                severity="error", timeout=10)
+                else:
+                    self.notify(exc.message, title=f"Not done ({exc.code})", severity="error", timeout=8)  # type: ignore[attr-defined]
                 return
             self.notify(done)  # type: ignore[attr-defined]
             if then is not None:

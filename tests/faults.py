@@ -36,12 +36,28 @@ class FaultProxy:
     def __init__(self, upstream_port: int, mode: Mode = "pass") -> None:
         self.upstream_port = upstream_port
         self.port = free_port()
-        self.mode: Mode = mode
+        self._mode: Mode = mode
         self.accepted = 0  # connections seen, whatever the mode
+        self._open: set[asyncio.StreamWriter] = set()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._server: asyncio.AbstractServer | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def mode(self) -> Mode:
+        return self._mode
+
+    @mode.setter
+    def mode(self, mode: Mode) -> None:
+        """Switch; connections already open are cut, so a client's kept-alive one meets the new mode too."""
+        self._mode = mode
+        if self._thread.is_alive():  # cut before returning: the next request meets the new mode
+            asyncio.run_coroutine_threadsafe(self._cut_all(), self._loop).result(timeout=10)
+
+    async def _cut_all(self) -> None:
+        for writer in list(self._open):
+            writer.transport.abort()
 
     @property
     def url(self) -> str:
@@ -78,6 +94,7 @@ class FaultProxy:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
         mode = self.mode
+        self._open.add(writer)
         try:
             if mode == "refuse":
                 return
@@ -94,6 +111,7 @@ class FaultProxy:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            self._open.discard(writer)
             writer.close()
 
     async def _forward(self, reader, writer, *, cut: bool) -> None:

@@ -86,8 +86,7 @@ class AppDetailScreen(DataScreen):
                 client = await self.dashboard.wait_client()
                 self.details = await client.get_app(self.slug)
             except ClientError as exc:
-                self.banner.show(exc.message)
-                self.report(exc, "Loading failed")
+                self.load_failed(exc)
                 return
             app = self.details
             main = join((f"App {app.slug}", "bold"), " — ", (app.name, ""))

@@ -40,7 +40,6 @@ class AuditScreen(ListScreen):
         return self.query_one(AuditPane)
 
     def on_mount(self) -> None:
-        super().on_mount()
         self._timer = self.set_interval(POLL_EVERY, self.pane.poll, pause=True)
         self._run_timer()
 

@@ -1,7 +1,9 @@
 """What every data screen shares: environment bar, title, banner, footer, back and refresh.
 
 ``ListScreen`` shows one pane (Apps, Users, Keys); detail screens (an app, a user)
-build on ``DataScreen`` directly.
+build on ``DataScreen`` directly.  While the service is away (``pepyhat_tui.connection``)
+a data screen dims what it shows and its banner says it is stale; once the service
+answers again it reloads by itself, at once if it is on screen, else when next shown.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
 from pepyhat_tui.actions import bindings
+from pepyhat_tui.client import ClientError
 from pepyhat_tui.guarded import Guarded
 from pepyhat_tui.panes.base import ListPane
 from pepyhat_tui.text import join, literal, plural
@@ -27,8 +30,14 @@ from pepyhat_tui.widgets.title_bar import TitleBar
 class DataScreen(Guarded, Screen):
     """A screen of the service's data: escape goes back (when there is somewhere to go), ctrl+r reloads."""
 
+    DEFAULT_CSS = """
+    DataScreen.-stale DataTable {
+        text-opacity: 55%;
+    }
+    """
     BINDINGS = bindings("back", "refresh")
     HEADING: ClassVar[str] = ""
+    _loaded_epoch: int | None = None  # the watcher's epoch this screen last loaded in
 
     @property
     def heading(self) -> str:
@@ -67,11 +76,58 @@ class DataScreen(Guarded, Screen):
         self.dismiss()
 
     def action_refresh(self) -> None:
-        if self.dashboard.connection_error is not None:
-            self.dashboard.connect()  # (which counts the expiring keys again)
+        dashboard = self.dashboard
+        if not dashboard.watcher.online:
+            dashboard.watcher.retry_now()  # this screen reloads by itself if the service answers
+            return
+        if dashboard.connection_error is not None:
+            dashboard.connect()  # (which counts the expiring keys again)
         else:
-            self.dashboard.count_expiring()
+            dashboard.count_expiring()
         self.reload()
+
+    # -- the connection ---------------------------------------------------------
+
+    def load_failed(self, error: ClientError, title: str = "Loading failed", message: str | None = None) -> None:
+        """A load failed: the banner and a toast say why, unless it is the outage the bar shows."""
+        if self.dashboard.watcher.explains(error):
+            self.connection_changed()
+            return
+        self.banner.show(message or error.message)
+        self.report(error, title)
+
+    def connection_changed(self) -> None:
+        """Follow the watcher: stale while it is away; reload on its return if shown (else when shown)."""
+        watcher = self.dashboard.watcher
+        for bar in self.query(EnvironmentBar):
+            bar.refresh_identity()
+        self.set_class(not watcher.online, "-stale")
+        if watcher.state == "refused":
+            reason = watcher.reason.message if watcher.reason else "token refused"
+            self.banner.show(f"{reason}: the service no longer takes this dashboard's token", "ctrl+r tries again", "⛔")
+            return
+        if watcher.state == "offline":
+            reason = watcher.reason.message if watcher.reason else "the service is not answering"
+            since = f"{watcher.since:%H:%M:%S} UTC" if watcher.since else "then"
+            self.banner.show(f"{reason} — shown as of {since}, may be stale; reloads by itself when it answers",
+                             "ctrl+r retries now")
+            return
+        if self._loaded_epoch is None:
+            self._loaded_epoch = watcher.epoch
+        elif self._loaded_epoch != watcher.epoch and self in self.dashboard.visible_screens():
+            self._loaded_epoch = watcher.epoch
+            self.banner.hide()
+            self.reload()
+
+    @on(events.Mount)
+    def _note_epoch(self) -> None:
+        self._loaded_epoch = self.dashboard.watcher.epoch
+        if not self.dashboard.watcher.online:
+            self.set_class(True, "-stale")
+
+    @on(events.ScreenResume)
+    def _resumed(self) -> None:
+        self.connection_changed()  # what changed while another screen was shown
 
     @on(PagedTable.Loaded)
     def _loaded(self, event: PagedTable.Loaded) -> None:
@@ -79,8 +135,7 @@ class DataScreen(Guarded, Screen):
 
     @on(PagedTable.Failed)
     def _failed(self, event: PagedTable.Failed) -> None:
-        self.banner.show(event.error.message)
-        self.report(event.error, "Loading failed")
+        self.load_failed(event.error)
 
 
 class ListScreen(DataScreen):

@@ -73,8 +73,7 @@ class ExplainScreen(DataScreen):
             client = await self.dashboard.wait_client()
             explained = await client.explain(self.email, self.app_slug)
         except ClientError as exc:
-            self.banner.show(f"{exc.status} {exc.code}: {exc.message}" if exc.status else exc.message)
-            self.report(exc, "Explain failed")
+            self.load_failed(exc, "Explain failed", f"{exc.status} {exc.code}: {exc.message}" if exc.status else None)
             self.title_bar.show(join((self.heading, "bold")), "not explained")
             return
         self.banner.hide()

@@ -104,6 +104,11 @@ class FormScreen(UsesDashboard, ModalScreen[T | None], Generic[T]):
 
     @work(exclusive=True, group="form")
     async def _send(self, body: Any) -> None:
+        watcher = self.dashboard.watcher
+        if not watcher.online:  # what was typed stays; saving again once it answers sends it
+            why = watcher.reason.message if watcher.reason else "the service is not answering"
+            self.show_error(f"not sent: {why}; your entries are kept, save again once it answers")
+            return
         save = self.query_one("#save", Button)
         save.disabled = True
         try:

@@ -55,7 +55,6 @@ class GrantConfirmScreen(ConfirmScreen):
             Static("", id="expiry-error", classes="form-error"),
             before=dialog.query_one(".dialog-buttons"),
         )
-        super().on_mount()
 
     @on(Input.Submitted, "#expires")
     def _expiry_entered(self, event: Input.Submitted) -> None:

@@ -54,8 +54,7 @@ class MatrixScreen(DataScreen):
             # One column per slug, even from a broken service (a column key must be unique).
             roles = list({r.slug: r async for r in all_pages(client.list_roles, app=self.app_slug)}.values())
         except ClientError as exc:
-            self.banner.show(exc.message)
-            self.report(exc, "Loading failed")
+            self.load_failed(exc)
             return
         self.banner.hide()
         pane = self.pane

@@ -77,7 +77,6 @@ class RevokeScreen(ConfirmScreen):
         reason = TextInput(id="reason", placeholder="optional: leaked in a CI log", compact=True, select_on_focus=False)
         row = Horizontal(Static("Reason  ", classes="form-label"), reason, id="reason-row")
         dialog.mount(row, before=dialog.query_one(".dialog-buttons"))
-        super().on_mount()
 
     @on(Input.Submitted, "#reason")
     def _reason_entered(self, event: Input.Submitted) -> None:

@@ -277,8 +277,7 @@ class TryScreen(DataScreen):
                     break
                 cursor = page.next_cursor
         except ClientError as exc:
-            self.banner.show(exc.message)
-            self.report(exc, "Loading apps failed")
+            self.load_failed(exc, "Loading apps failed")
             return
         if self.wanted_app and self.wanted_app not in slugs:
             self._set_apps(slugs + [self.wanted_app])  # so the answer (404 app_not_found) says it is unknown
@@ -433,8 +432,8 @@ class TryScreen(DataScreen):
 
     def _failed(self, exc: ClientError, *, with_key: bool) -> None:
         self.reply, self.explained, self.answered = None, None, None
-        if exc.status is None:  # never reached the service: the banner says so until a retry works
-            self.banner.show(exc.message)
+        if exc.status is None:  # never reached the service: the banner says so until it answers
+            self.load_failed(exc)
         label = "the data plane" if with_key else EXPLAIN_LABEL
         code = f"{exc.status} {exc.code}" if exc.status else exc.code
         self._show_status(join((code, "bold red"), " — ", label),

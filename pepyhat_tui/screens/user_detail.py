@@ -65,8 +65,7 @@ class UserDetailScreen(DataScreen):
                 client = await self.dashboard.wait_client()
                 self.access = await client.user_access(self.email)
             except ClientError as exc:
-                self.banner.show(exc.message)
-                self.report(exc, "Loading failed")
+                self.load_failed(exc)
                 return
             self.banner.hide()
             self.show()

@@ -18,8 +18,8 @@ class Banner(Static):
     }
     """
 
-    def show(self, message: str) -> None:
-        self.update(join("⚠ ", (message, ""), "  (ctrl+r retries)"))  # the service's words, literally
+    def show(self, message: str, hint: str = "ctrl+r retries", mark: str = "⚠") -> None:
+        self.update(join(f"{mark} ", (message, ""), f"  ({hint})"))  # the service's words, literally
         self.display = True
 
     def hide(self) -> None:

@@ -1,4 +1,4 @@
-"""The top line: which service this is, who we are, and whether we may change anything."""
+"""The top line: which service this is, who we are, whether we may change anything, and whether it answers."""
 
 from __future__ import annotations
 
@@ -58,7 +58,11 @@ class EnvironmentBar(UsesDashboard, Static):
         if dashboard.read_only:
             text.append(" │ ")
             text.append("🔒 read-only", style="bold")
+        connection = dashboard.watcher.status()
         if dashboard.connection_error is not None:
             text.append(" │ ")
             text.append("disconnected", style="bold reverse")
+        elif connection.text:
+            text.append(" │ ")
+            text.append(connection.text, style=connection.style)
         self.update(text)

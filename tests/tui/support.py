@@ -12,6 +12,7 @@ from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.widgets._footer import FooterKey
+from textual.worker import WorkerCancelled
 
 from pepyhat_tui.screens.help import HelpScreen
 from pepyhat_tui.screens.users import UsersScreen
@@ -21,10 +22,24 @@ from pepyhat_tui.screens.users import UsersScreen
 FIXED = datetime(2025, 6, 2, 9, 30, tzinfo=timezone.utc)
 
 
+async def workers_done(app) -> None:
+    """Every worker finished; one cancelled meanwhile (an exclusive one started again) is a normal end."""
+    while True:
+        # (a cancelled worker stays listed a while, and waiting on it raises again at once)
+        running = [w for w in app.workers if not w.is_cancelled]
+        if not running:
+            return
+        try:
+            await app.workers.wait_for_complete(running)
+            return
+        except WorkerCancelled:
+            continue
+
+
 async def settle(pilot: Pilot) -> None:
     """Let every worker finish, including those started by the previous ones."""
     for _ in range(4):
-        await pilot.app.workers.wait_for_complete()
+        await workers_done(pilot.app)
         await pilot.pause()
     # A DataTable sizes its columns to new rows on its next idle; under load that can
     # come after the pauses above, and a picture would show header-wide columns.
@@ -73,7 +88,7 @@ async def until(pilot: Pilot, predicate: Callable[[], object], what: str, timeou
     while not predicate():
         if monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await pilot.app.workers.wait_for_complete()
+        await workers_done(pilot.app)
         await pilot.pause(0.02)
     await settle(pilot)
 
@@ -81,7 +96,7 @@ async def until(pilot: Pilot, predicate: Callable[[], object], what: str, timeou
 async def keys(pilot: Pilot, *pressed: str) -> None:
     """Press keys (the pilot waits for each to be handled), then let the workers they started finish."""
     await pilot.press(*pressed)
-    await pilot.app.workers.wait_for_complete()
+    await workers_done(pilot.app)
     await pilot.pause()
 
 

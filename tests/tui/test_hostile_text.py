@@ -145,6 +145,15 @@ class HostileService:
     async def aclose(self):
         pass
 
+    # what the connection watcher asks
+    observer = None
+
+    async def ready(self):
+        return True
+
+    def waiting_for(self):
+        return None
+
     # apps and what is in them
     def _app(self, n: int) -> schemas.App:
         return schemas.App(slug=self.w(n), name=self.w(n + 1), description=self.w(n + 2), created_at=FIXED,

@@ -157,3 +157,43 @@ def test_scope_editor_marks_a_row_beyond_the_token(snap_compare, service):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
+
+
+class _StillClock:
+    """``time`` for the connection watcher with its monotonic clock held: the countdown reads the same."""
+
+    @staticmethod
+    def monotonic() -> float:
+        return 1000.0
+
+
+def test_disconnected_rows_stale_and_changes_held_back(snap_compare, service, monkeypatch):
+    from pepyhat_tui import connection
+    from pepyhat_tui.client import ClientError
+
+    token = service.mint(name="ops-laptop")
+    app = service.dashboard(token, color="red")
+    app.watcher.delays = (30,)
+
+    async def run_before(pilot: Pilot) -> None:
+        await goto(pilot, "users")
+        monkeypatch.setattr(connection, "time", _StillClock)
+        # The state a refused connection leaves (the pilots in test_connection.py cause it for real).
+        pilot.app.watcher.failed(ClientError(None, "unreachable", "cannot reach the service at https://pepyhat.internal"))
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
+
+
+def test_token_refused(snap_compare, service):
+    from pepyhat_tui.client import ClientError
+
+    token = service.mint(name="ops-laptop")
+    app = service.dashboard(token)
+
+    async def run_before(pilot: Pilot) -> None:
+        await goto(pilot, "users")
+        pilot.app.watcher.failed(ClientError(401, "unauthorized", "API key has been revoked"))
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
