@@ -253,6 +253,11 @@ class PepyHatApp(App[None]):
         except ClientError:
             pass
 
+    def outage_reason(self, error: ClientError) -> ClientError:
+        """An outage as the operator should read it: a dead embedded service says why it died."""
+        failure = self._embedded.failure() if self._embedded is not None else None
+        return ClientError(None, "stopped", f"{failure}; start pepyhat-tui again") if failure else error
+
     def waiting_for(self) -> float | None:
         """How long the oldest call to the service has been waiting (the bar shows a stall)."""
         return self._client.waiting_for() if self._client is not None else None

@@ -86,6 +86,11 @@ class ConnectionWatcher:
     def online(self) -> bool:
         return self.state == "online"
 
+    @property
+    def next_probe_in(self) -> float | None:
+        """Seconds to the next probe; None when none is planned (online, probing, or nothing to probe)."""
+        return None if self._retry_at is None else max(0.0, self._retry_at - time.monotonic())
+
     def start(self) -> None:
         """Tick once a second: the countdown, and how long a call has been waiting."""
         self._ticker = self.app.set_interval(1.0, self._tick)
@@ -117,7 +122,15 @@ class ConnectionWatcher:
     # -- transitions ---------------------------------------------------------------------
 
     def _lost(self, error: ClientError) -> None:
+        error = self.app.outage_reason(error)
         said, self.reason = self.reason, error
+        if error.code == "stopped":  # the embedded service died: no probe can bring it back
+            self.state, self.probing = "offline", False
+            self.since = self.since or self.app.now()
+            self._cancel_retry()
+            if said is None or said.code != "stopped":
+                self.app.connection_changed()
+            return
         if self.state == "offline":
             if self.probing:
                 self.probing = False
@@ -195,9 +208,12 @@ class ConnectionWatcher:
         if self.state == "refused":
             return Status("refused", "⛔ token refused", "bold reverse")
         if self.state == "offline":
-            if self.probing or self._retry_at is None:
+            if self.reason is not None and self.reason.code == "stopped":
+                return Status("offline", "⚠ embedded service stopped", "bold reverse")
+            wait = self.next_probe_in
+            if self.probing or wait is None:
                 return Status("offline", "⚠ disconnected — retrying now…", "bold reverse")
-            left = max(1, round(self._retry_at - now))
+            left = max(1, round(wait))
             return Status("offline", f"⚠ disconnected — retrying in {left} s", "bold reverse")
         waited = self.app.waiting_for()
         if waited is not None and waited >= SLOW_AFTER:

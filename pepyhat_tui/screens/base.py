@@ -106,6 +106,9 @@ class DataScreen(Guarded, Screen):
             reason = watcher.reason.message if watcher.reason else "token refused"
             self.banner.show(f"{reason}: the service no longer takes this dashboard's token", "ctrl+r tries again", "⛔")
             return
+        if watcher.state == "offline" and watcher.reason is not None and watcher.reason.code == "stopped":
+            self.banner.show(watcher.reason.message, "q quits")
+            return
         if watcher.state == "offline":
             reason = watcher.reason.message if watcher.reason else "the service is not answering"
             since = f"{watcher.since:%H:%M:%S} UTC" if watcher.since else "then"

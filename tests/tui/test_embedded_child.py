@@ -179,3 +179,28 @@ def test_the_demo_schema_is_migrated_once_then_copied(tmp_path):
     third = demo_schema("third.db")
     assert third["alembic"] and third["at"] == third["head"]
     assert not demo_schema("fourth.db")["alembic"]  # and the template is whole again
+
+
+async def test_a_child_that_dies_mid_session_is_named_and_not_probed_forever(demo_child):
+    """The embedded service killed under the dashboard: the bar and banner say it stopped, and why."""
+    from pepyhat_tui.widgets.banner import Banner
+
+    app = PepyHatApp(Target("demo", "demo"), embedded=demo_child, retry_delays=(0.2,), heartbeat=0.5)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.wait_client()
+        deadline = time.monotonic() + WAIT
+        while not app.screen.query_one("#table").items:
+            assert time.monotonic() < deadline, "the apps list"
+            await pilot.pause(0.05)
+        demo_child.process.kill()
+        demo_child.process.wait(timeout=WAIT)
+        bar = app.screen.query_one("EnvironmentBar")
+        while "embedded service stopped" not in str(bar.render()):
+            assert time.monotonic() < deadline + WAIT, str(bar.render())
+            await pilot.pause(0.05)
+        banner = app.screen.query_one(Banner)
+        shown = str(banner.render())
+        assert banner.display and "the embedded service stopped (killed by SIGKILL)" in shown, shown
+        assert "start pepyhat-tui again" in shown and "Traceback" not in shown
+        await pilot.pause(1.0)  # a dead child is not probed: no retry is pending
+        assert app.watcher.next_probe_in is None and not app.watcher.probing
