@@ -23,6 +23,7 @@ from pepyhat_tui.client import ClientError, PepyHatClient
 from pepyhat_tui.config import Target
 from pepyhat_tui.connection import HEARTBEAT_EVERY, RETRY_DELAYS, ConnectionWatcher, is_outage, is_refused_token
 from pepyhat_tui.formatting import EXPIRING_WITHIN
+from pepyhat_tui.guarded import Guarded
 from pepyhat_tui.text import printable
 
 if TYPE_CHECKING:
@@ -158,7 +159,7 @@ class PepyHatApp(App[None]):
         """A change asked for while the service is away is held back here, with a word, not sent."""
         destination, name, _ = actions.parse(action) if isinstance(action, str) else action
         node = default_namespace
-        if not destination and node is not None and getattr(node, "held_back", None) and node.held_back(name):
+        if not destination and isinstance(node, Guarded) and node.held_back(name):
             self.say_held_back()
             return True
         return await super().run_action(action, default_namespace, namespaces)
@@ -168,7 +169,7 @@ class PepyHatApp(App[None]):
         if watcher.state == "refused":
             why = "the service refused this dashboard's token"
         else:
-            why = (watcher.reason.message if watcher.reason else "the service is not answering") + "; retrying by itself"
+            why = (watcher.reason.message if watcher.reason else "the service is not answering") + "; retrying by itself (ctrl+r: now)"
         self.notify(f"{why}. Nothing was sent.", title="Changes held back", severity="warning", timeout=6)
 
     def action_find_leaked(self) -> None:

@@ -137,7 +137,7 @@ async def test_outage_is_shown_changes_held_back_and_every_screen_reloads_by_its
         assert app.screen is users  # no confirmation opened
         held = toasts[before:]
         assert [(t, s) for t, _, s in held] == [("Changes held back", "warning")]
-        assert held[0][1] == f"{cannot}; retrying by itself. Nothing was sent."
+        assert held[0][1] == f"{cannot}; retrying by itself (ctrl+r: now). Nothing was sent."
 
         # A screen first opened during the outage says why it is empty, in the same words.
         await keys(pilot, "colon", "k", "enter")
