@@ -17,6 +17,26 @@ import pytest
 
 REQUIRE = os.environ.get("PEPYHAT_REQUIRE_SERVICES") == "1"
 
+# The files that keep one worker busy longest (`--durations=0`, 2026-12-03), started first:
+# with `--dist loadfile` a file is one unit of work, and one of these picked up last would run
+# alone at the end while the other worker sits idle.  .ci/run passes --no-loadscope-reorder,
+# or xdist would sort the files by their number of tests instead (these few-test tours last).
+LONGEST_FIRST = (
+    "tests/service/test_permissions.py",
+    "tests/tui/test_hostile_text.py",
+    "tests/tui/test_read_only.py",
+    "tests/service/test_bad_input.py",
+    "tests/tui/test_key_lifecycle.py",
+    "tests/service/test_schemathesis.py",
+    "tests/tui/test_audit_screen.py",
+)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own ordering by fixture, kept within each file
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: n for n, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
 
 def need(service: str, env: str) -> str:
     value = os.environ.get(env)
