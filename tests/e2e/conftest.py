@@ -181,6 +181,22 @@ class Tmux:
                 raise AssertionError(f"not {what} within {timeout:.0f} s: {texts!r}\n--- pane ---\n{screen}")
             time.sleep(0.05)
 
+    def wait_for_cursor_after(self, label: str, timeout: float = WAIT) -> None:
+        """Poll until the terminal's cursor sits to the right of ``label`` (an input with that label has the focus).
+
+        Keys sent before then may reach the widget that had the focus: Textual moves the focus
+        on Tab only after the old widget has declined the key, and tmux delivers what follows at once.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            x, y = (int(v) for v in self.tmux("display-message", "-p", "-t", self.session, "#{cursor_x} #{cursor_y}").split())
+            lines = self.screen().splitlines()
+            if y < len(lines) and label in lines[y][:x]:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the cursor is not after {label!r} within {timeout:.0f} s: at {x},{y}")
+            time.sleep(0.05)
+
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, env=self.env, timeout=10)
 

@@ -7,7 +7,6 @@ the key itself.
 
 from __future__ import annotations
 
-import time
 
 import httpx
 
@@ -42,13 +41,12 @@ def test_try_shows_the_data_plane_answer_to_a_real_key(server: Server, tmux: Tmu
     tmux.wait_for("esc Dismiss menu", gone=True)
     tmux.wait_for("App    crm")
     tmux.keys("Tab")
+    tmux.wait_for_cursor_after("Email")
     tmux.type(email)
     # Without a key, explain answers (the operator's token may explain).
     tmux.wait_for("explain — admin API, no app key", '"found": true')
     tmux.keys("Tab")
-    # Under load the Tab can land after the first characters typed (seen once in CI, 2026-12-03:
-    # the key went into the email field): let the focus move first.
-    time.sleep(0.5)
+    tmux.wait_for_cursor_after("Key")
     tmux.type(minted["key"])
     screen = tmux.wait_for("200 OK", "the data plane's answer to this app key", '"found": true',
                            f'"{direct["roles"][0]}"', "X-Request-ID")
