@@ -14,7 +14,6 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from pepyhat_tui.actions import bindings
 from pepyhat_tui.client import ClientError
@@ -23,6 +22,7 @@ from pepyhat_tui.panes.base import ListPane
 from pepyhat_tui.text import join, literal, plural
 from pepyhat_tui.widgets.banner import Banner
 from pepyhat_tui.widgets.environment_bar import EnvironmentBar
+from pepyhat_tui.widgets.footer import Footer
 from pepyhat_tui.widgets.paged_table import PagedTable
 from pepyhat_tui.widgets.title_bar import TitleBar
 

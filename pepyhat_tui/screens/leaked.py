@@ -13,7 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, OptionList, Static
+from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from pepyhat import schemas
@@ -23,6 +23,7 @@ from pepyhat_tui.formatting import key_badge, kind_label, relative
 from pepyhat_tui.guarded import Guarded, key_path
 from pepyhat_tui.leaks import suspect
 from pepyhat_tui.text import join, literal, plural
+from pepyhat_tui.widgets.footer import Footer
 from pepyhat_tui.widgets.text_input import TextInput
 
 NOT_OURS = "not a key of this Pepy Hat: no key here has that hash (another installation's, or already deleted?)"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Footer
 
 from pepyhat import schemas
 from pepyhat_tui.client import ClientError, all_pages
@@ -16,6 +15,7 @@ from pepyhat_tui.panes.base import ListPane
 from pepyhat_tui.panes.matrix import MatrixPane
 from pepyhat_tui.screens.base import DataScreen
 from pepyhat_tui.text import join, plural
+from pepyhat_tui.widgets.footer import Footer
 from pepyhat_tui.widgets.paged_table import PagedTable
 
 

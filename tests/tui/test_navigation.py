@@ -308,7 +308,8 @@ async def test_forms_fit_80x24_and_save_from_the_keyboard(service):
             await pilot.press("tab")
             focused = pilot.app.focused
             seen.append(focused.id)
-            assert focused.region.height > 0 and focused.region.bottom <= 24, f"{focused.id} not visible"
+            # (scrolled into view on the next refresh, which the pilot's press may return before)
+            await until(pilot, lambda: focused.region.height > 0 and focused.region.bottom <= 24, f"{focused.id} in view")
         assert seen == ["name", "description", "permissions", "cancel", "save", "slug"]
         await pilot.press("tab", *"Ops")
         await steps(pilot, "ctrl+s")
