@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Seconds between flushes of batched last_used_at updates.
     usage_flush_seconds: float = Field(default=5.0, gt=0)
+    # PostgreSQL connections the data plane's reads may hold per process; none: twice the cores.
+    dataplane_connections: int | None = Field(default=None, ge=1, le=100)
     # Embedded mode (the dashboard's in-process service): a request without a
     # token acts as this local operator with every capability.  Never set by `serve`.
     embedded_operator: str | None = None

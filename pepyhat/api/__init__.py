@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = False
         sessions=make_sessionmaker(engine),
         limiter=make_limiter(settings.redis_url),
         usage=UsageTracker(engine),
-        reads=make_reads(engine),
+        reads=make_reads(engine, settings.dataplane_connections),
     )
 
     @asynccontextmanager

@@ -11,6 +11,7 @@ answers the same bytes.
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -19,7 +20,8 @@ from sqlalchemy import select, text
 from starlette.requests import Request
 
 from pepyhat import demo
-from pepyhat.api import dataplane
+from pepyhat.api import create_app, dataplane
+from pepyhat.config import Settings
 from pepyhat.store.access import ANSWER
 from pepyhat.store.db import make_engine, migrate
 from pepyhat.store.reads import AsyncpgReads, Disconnected, _found, make_reads
@@ -58,6 +60,20 @@ async def test_postgresql_reads_through_asyncpg(pg_engine):
     reads = make_reads(pg_engine)
     assert isinstance(reads, AsyncpgReads)
     await reads.close()
+
+
+@pytest.mark.parametrize(("cores", "expected"), [(1, 2), (2, 4), (8, 16), (64, 16), (None, 2)])
+def test_connections_default_to_twice_the_cores(pg_engine, monkeypatch, cores, expected):
+    # More backends than cores queue for the CPU: on 2 cores, 16 gave a p99 of 82 ms, 4 of 8 ms.
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert make_reads(pg_engine)._size == expected
+
+
+def test_the_setting_sizes_the_data_planes_connections(pg_engine, monkeypatch):
+    monkeypatch.setenv("PEPYHAT_DATAPLANE_CONNECTIONS", "7")
+    monkeypatch.setenv("PEPYHAT_DATABASE_URL", pg_engine.url.render_as_string(hide_password=False))
+    app = create_app(Settings())
+    assert app.state.runtime.reads._size == 7
 
 
 async def test_answers_match_sqlalchemys(pg_engine):
