@@ -14,7 +14,7 @@ from pepyhat.service.actor import Actor, Context
 from pepyhat.service.validate import future
 from pepyhat.store import queries
 from pepyhat.store.pages import USERS, indexed_search, paginate
-from pepyhat.store.tables import Grant, Permission, Role, RolePermission, User
+from pepyhat.store.tables import AppMember, Grant, Permission, Role, RolePermission, User
 
 
 def _info(grant: Grant, role_slug: str, at: datetime) -> schemas.GrantInfo:
@@ -56,13 +56,18 @@ def list_members(
             .where(Permission.slug == permission)
         )
     stmt = select(User)
+    order = User.email
     if q:
         # First: SQLite looks rows up by the first IN it is given, and a search is the narrower one.
         stmt = stmt.where(indexed_search(session, USERS, q))
-    if not everyone or role is not None or permission is not None:
+    if role is not None or permission is not None:
         stmt = stmt.where(_held(session, holders))
+    elif not everyone:
+        # Walked in the app's own email order: a page, filtered or not, costs about its rows.
+        stmt = stmt.join(AppMember, AppMember.user_id == User.id).where(AppMember.app_id == app.id)
+        order = AppMember.email
     visible = actor.visible(paths.member(slug, paths.ANY), lambda u: paths.member(slug, u.email))
-    users, next_cursor, has_more = paginate(session, stmt, [User.email], limit, cursor, visible=visible)
+    users, next_cursor, has_more = paginate(session, stmt, [order], limit, cursor, visible=visible)
     grants: dict[int, list[schemas.GrantInfo]] = defaultdict(list)
     if users:
         rows = session.execute(

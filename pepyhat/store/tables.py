@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -115,6 +116,24 @@ class Grant(Base):
     granted_by: Mapped[str] = mapped_column(String(200))
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
+
+class AppMember(Base):
+    """One row per (app, user holding any grant there), in email order: an app's members list
+    and filter read it in page order instead of probing every user (migration 0004).
+    Written only by triggers on ``grants``; the email is copied, as users' emails never change."""
+
+    __tablename__ = "app_members"
+    __table_args__ = (Index("ix_app_members_user_id_app_id", "user_id", "app_id"), {"sqlite_with_rowid": False})
+
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+# The members of every app, from the grants: for a bulk load that suspends the insert trigger.
+APP_MEMBERS_FILL = (
+    "INSERT INTO app_members (app_id, email, user_id) SELECT DISTINCT r.app_id, u.email, u.id "
+    "FROM grants g JOIN roles r ON r.id = g.role_id JOIN users u ON u.id = g.user_id WHERE true ON CONFLICT DO NOTHING"
+)
 
 class Key(Base):
     __tablename__ = "keys"

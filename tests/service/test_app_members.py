@@ -1,0 +1,172 @@
+"""``app_members`` (migration 0004) follows every write to ``grants``, on SQLite and PostgreSQL.
+
+It is written only by triggers, so these tests write as every writer does, in SQL:
+grants added and removed, a grant's expiry changed, and the cascades of a role,
+a user and an app deleted.  After each step it must hold exactly one row per
+(app, user with any grant there).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import text
+
+from pepyhat.store.db import make_engine, migrate
+from tests.conftest import create_postgres_database, need
+
+AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def engine(backend, tmp_path):
+    if backend == "sqlite":
+        url, drop = f"sqlite:///{tmp_path / 'members.db'}", (lambda: None)
+    else:
+        url, drop = create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
+    engine = make_engine(url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+    drop()
+
+
+def _organisation(conn, apps: int = 3, roles: int = 3, users: int = 12) -> None:
+    for a in range(apps):
+        conn.execute(text("INSERT INTO apps (slug, name, description, created_at, updated_at) VALUES (:s, :s, '', :at, :at)"),
+                     {"s": f"app{a}", "at": AT})
+    app_ids = conn.execute(text("SELECT id FROM apps ORDER BY id")).scalars().all()
+    for app_id in app_ids:
+        for r in range(roles):
+            conn.execute(
+                text("INSERT INTO roles (app_id, slug, name, description, created_at, updated_at) VALUES (:a, :s, :s, '', :at, :at)"),
+                {"a": app_id, "s": f"role{r}", "at": AT},
+            )
+    for u in range(users):
+        conn.execute(
+            text("INSERT INTO users (email, name, active, created_at, updated_at) VALUES (:e, :e, true, :at, :at)"),
+            {"e": f"user{u:02d}@example.com", "at": AT},
+        )
+
+
+def _members(conn) -> set[tuple]:
+    return set(conn.execute(text("SELECT app_id, email, user_id FROM app_members")).all())
+
+
+def _expected(conn) -> set[tuple]:
+    return set(conn.execute(text(
+        "SELECT DISTINCT r.app_id, u.email, u.id FROM grants g JOIN roles r ON r.id = g.role_id JOIN users u ON u.id = g.user_id"
+    )).all())
+
+
+def _grant(conn, user_id: int, role_id: int) -> None:
+    conn.execute(
+        text("INSERT INTO grants (user_id, role_id, granted_by, granted_at) VALUES (:u, :r, 'test', :at)"),
+        {"u": user_id, "r": role_id, "at": AT},
+    )
+
+
+def test_app_members_follow_every_write(engine):
+    rng = random.Random(4)
+    with engine.begin() as conn:
+        _organisation(conn)
+    steps = 0
+    for _ in range(150):
+        with engine.begin() as conn:
+            users = conn.execute(text("SELECT id FROM users")).scalars().all()
+            roles = conn.execute(text("SELECT id FROM roles")).scalars().all()
+            grants = conn.execute(text("SELECT user_id, role_id FROM grants")).all()
+            move = rng.random()
+            if move < 0.55 or not grants:
+                if users and roles:
+                    user_id, role_id = rng.choice(users), rng.choice(roles)
+                    if (user_id, role_id) not in grants:
+                        _grant(conn, user_id, role_id)
+            elif move < 0.85:
+                user_id, role_id = rng.choice(grants)
+                conn.execute(text("DELETE FROM grants WHERE user_id = :u AND role_id = :r"), {"u": user_id, "r": role_id})
+            elif move < 0.92:
+                user_id, role_id = rng.choice(grants)
+                conn.execute(text("UPDATE grants SET expires_at = :at WHERE user_id = :u AND role_id = :r"),
+                             {"at": AT, "u": user_id, "r": role_id})
+            elif move < 0.96:
+                conn.execute(text("DELETE FROM roles WHERE id = :r"), {"r": rng.choice(roles)})  # cascades to grants
+            else:
+                conn.execute(text("DELETE FROM users WHERE id = :u"), {"u": rng.choice(users)})
+            assert _members(conn) == _expected(conn)
+            steps += 1
+    with engine.begin() as conn:
+        assert _members(conn), "the walk should leave some members"
+        conn.execute(text("DELETE FROM apps WHERE slug = 'app0'"))  # roles, then grants, by cascade
+        assert _members(conn) == _expected(conn)
+    assert steps == 150
+
+
+def test_the_migration_fills_it_from_the_grants_there(backend, tmp_path):
+    from alembic import command
+
+    from pepyhat.store.db import alembic_config
+
+    if backend == "sqlite":
+        url, drop = f"sqlite:///{tmp_path / 'old.db'}", (lambda: None)
+    else:
+        url, drop = create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
+    engine = make_engine(url)
+    config = alembic_config()
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0003")
+            _organisation(conn, apps=2, roles=2, users=3)
+            roles = conn.execute(text("SELECT id FROM roles ORDER BY id")).scalars().all()
+            users = conn.execute(text("SELECT id FROM users ORDER BY id")).scalars().all()
+            for user_id, role_id in [(users[0], roles[0]), (users[0], roles[1]), (users[1], roles[2])]:
+                _grant(conn, user_id, role_id)
+            command.upgrade(config, "head")
+            assert _members(conn) == _expected(conn) and len(_members(conn)) == 2
+            command.downgrade(config, "0003")
+            command.upgrade(config, "head")
+            _grant(conn, users[2], roles[3])
+            assert _members(conn) == _expected(conn) and len(_members(conn)) == 3
+    finally:
+        engine.dispose()
+        drop()
+
+
+def test_a_grant_added_while_another_is_removed_keeps_the_member():
+    """PostgreSQL, two transactions at once on one user and app: whichever order they commit in,
+    the user with a grant left is a member (the triggers lock the user's row)."""
+    url, drop = create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        with engine.begin() as conn:
+            _organisation(conn, apps=1, roles=2, users=1)
+            user_id = conn.execute(text("SELECT id FROM users")).scalar_one()
+            first, second = conn.execute(text("SELECT id FROM roles ORDER BY id")).scalars().all()
+            _grant(conn, user_id, first)
+        adding = engine.connect()
+        adding.begin()
+        _grant(adding, user_id, second)  # not committed yet
+        removed = threading.Event()
+
+        def remove() -> None:
+            with engine.begin() as conn:
+                conn.execute(text("DELETE FROM grants WHERE role_id = :r"), {"r": first})
+            removed.set()
+
+        remover = threading.Thread(target=remove)
+        remover.start()
+        assert not removed.wait(0.5), "the removal should wait for the user's row"
+        adding.commit()
+        adding.close()
+        remover.join(10)
+        assert removed.is_set()
+        with engine.connect() as conn:
+            assert _members(conn) == _expected(conn) and len(_members(conn)) == 1
+    finally:
+        engine.dispose()
+        drop()
