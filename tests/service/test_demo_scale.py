@@ -57,3 +57,36 @@ def test_too_many_members_is_refused(tmp_path):
     else:
         raise AssertionError("accepted more crm members than users")
     engine.dispose()
+
+
+def test_a_bulk_load_leaves_the_app_members_whole_and_postgresql_analyzed(tmp_path):
+    """SQLite builds app_members once after the load (its insert trigger suspended, then back);
+    PostgreSQL has the planner's statistics at once (without them a rare search scanned 100k users)."""
+    from sqlalchemy import text
+
+    from tests.conftest import create_postgres_database, need
+
+    url, drop = create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
+    for database in (f"sqlite:///{tmp_path / 'members.db'}", url):
+        engine = make_engine(database)
+        try:
+            migrate(engine)
+            demo.generate(engine, users=300, apps=3, seed=3, now=NOW)
+            members = (
+                "SELECT count(*) FROM (SELECT DISTINCT r.app_id, g.user_id FROM grants g JOIN roles r ON r.id = g.role_id) x"
+            )
+            with engine.begin() as conn:
+                assert conn.execute(text("SELECT count(*) FROM app_members")).scalar_one() == conn.execute(text(members)).scalar_one() > 0
+                user = conn.execute(text("SELECT id FROM users WHERE id NOT IN (SELECT user_id FROM grants) LIMIT 1")).scalar_one()
+                conn.execute(text("INSERT INTO grants (user_id, role_id, granted_by, granted_at) VALUES (:u, 1, 't', :at)"),
+                             {"u": user, "at": NOW})  # the trigger is back
+                assert conn.execute(text("SELECT count(*) FROM app_members WHERE user_id = :u"), {"u": user}).scalar_one() == 1
+                if engine.dialect.name == "postgresql":
+                    analyzed = conn.execute(text(
+                        "SELECT count(*) FROM pg_stat_user_tables WHERE relname IN ('users', 'grants', 'app_members')"
+                        " AND last_analyze IS NOT NULL"
+                    )).scalar_one()
+                    assert analyzed == 3
+        finally:
+            engine.dispose()
+    drop()

@@ -122,3 +122,30 @@ def test_a_term_in_many_rows_still_pages_in_order(org, monkeypatch):
         scanned = walk(session, "example", users.list_users)
         assert through_index == scanned == expected(rows, "example")
         assert walk(session, "@", users.list_users) == expected(rows, "@")
+
+
+
+def test_postgresql_plans_each_search_with_its_term():
+    """No prepared statement (its generic plan cannot know the pattern and scanned every user for
+    a rare one), and the planner told a scan is a last resort for the search's transaction only
+    (pg_trgm prices a long pattern above a scan of the whole table)."""
+    from sqlalchemy import text
+
+    url, drop = create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        rows = [dict(email=f"user{i}@example.com", name=f"User {i}", active=True, created_at=AT, updated_at=AT)
+                for i in range(30)]
+        with engine.begin() as conn:
+            conn.execute(insert(User), rows)
+        with make_sessionmaker(engine)() as session:
+            for _ in range(8):  # psycopg would prepare from the 5th
+                assert walk(session, "user1", users.list_users) == expected(rows, "user1")
+            assert session.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar_one() == 0
+            assert session.execute(text("SHOW enable_seqscan")).scalar_one() == "off"
+            session.rollback()
+            assert session.execute(text("SHOW enable_seqscan")).scalar_one() == "on"
+    finally:
+        engine.dispose()
+        drop()
