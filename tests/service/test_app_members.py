@@ -21,12 +21,15 @@ from tests.conftest import create_postgres_database, need
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
+def _database(backend: str, tmp_path) -> tuple[str, callable]:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'members.db'}", (lambda: None)
+    return create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
+
+
 @pytest.fixture
 def engine(backend, tmp_path):
-    if backend == "sqlite":
-        url, drop = f"sqlite:///{tmp_path / 'members.db'}", (lambda: None)
-    else:
-        url, drop = create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
+    url, drop = _database(backend, tmp_path)
     engine = make_engine(url)
     migrate(engine)
     yield engine
@@ -110,10 +113,7 @@ def test_the_migration_fills_it_from_the_grants_there(backend, tmp_path):
 
     from pepyhat.store.db import alembic_config
 
-    if backend == "sqlite":
-        url, drop = f"sqlite:///{tmp_path / 'old.db'}", (lambda: None)
-    else:
-        url, drop = create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
+    url, drop = _database(backend, tmp_path)
     engine = make_engine(url)
     config = alembic_config()
     try:
