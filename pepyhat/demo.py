@@ -286,7 +286,7 @@ def _converter(column_type, dialect):
 
 # Insert triggers suspended for a bulk load, each index then built once from the whole table rather
 # than fed row by row: the users' trigram index (migration 0003; 1M users: ~17 s instead of ~80 s)
-# and the app members (0004; 1.5M grants: ~6 s instead of ~15 s).
+# and the app members (0004; 1.5M grants: ~10 s instead of ~15 s).
 REBUILT_AFTER_LOAD = {
     "users_fts_insert": "INSERT INTO users_fts(users_fts) VALUES ('rebuild')",
     "app_members_grant_insert": APP_MEMBERS_FILL,
