@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from textual import actions, work
 from textual.actions import ActionParseResult
-from textual.app import App, ScreenStackError, SystemCommand
+from textual.app import App, SystemCommand
 from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
@@ -361,19 +361,6 @@ class PepyHatApp(App[None]):
         # at exit, after Python has joined that thread.
 
     # -- navigation -----------------------------------------------------------
-
-    def refresh_css(self, animate: bool = True) -> None:
-        # Switching to a new mode, Textual asks for a refresh twice: first while the screen being
-        # left is still current, then for the new one.  When nothing was invalidated since the
-        # current screen was last styled (the theme and the ANSI colours invalidate before they
-        # ask), the first would restyle the screen being left for nothing: 10-30 ms an open.
-        try:
-            screen = self.screen
-        except ScreenStackError:  # no screen yet
-            screen = None
-        if screen is not None and screen.is_mounted and screen._css_update_count == self._css_update_count:
-            return
-        super().refresh_css(animate)
 
     def go(self, destination: str, argument: str | None = None) -> None:
         """Where `:` leads: ``apps``, ``users``, ``keys``, ``audit`` switch screens; ``app crm``,
