@@ -245,8 +245,8 @@ def _document_text_rule(schema: dict[str, Any], *_: Any) -> None:
 
 class Model(BaseModel):
     """Every model of the contract: its validator is built when first used, not at import.
-    The dashboard uses a few of these at start and imports them all (113 -> 50 ms); the
-    service builds them anyway, as its routes are made."""
+    The dashboard uses a few of these at start and imports them all (this module's own import
+    time 43-56 -> 25 ms); the service builds them anyway, as its routes are made."""
 
     model_config = ConfigDict(defer_build=True)
 

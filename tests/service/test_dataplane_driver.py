@@ -73,7 +73,10 @@ def test_the_setting_sizes_the_data_planes_connections(pg_engine, monkeypatch):
     monkeypatch.setenv("PEPYHAT_DATAPLANE_CONNECTIONS", "7")
     monkeypatch.setenv("PEPYHAT_DATABASE_URL", pg_engine.url.render_as_string(hide_password=False))
     app = create_app(Settings())
-    assert app.state.runtime.reads._size == 7
+    try:
+        assert app.state.runtime.reads._size == 7
+    finally:
+        app.state.runtime.engine.dispose()
 
 
 async def test_answers_match_sqlalchemys(pg_engine):
