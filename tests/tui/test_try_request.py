@@ -62,7 +62,14 @@ async def open_try(pilot: Pilot, app: str | None = None, email: str | None = Non
 
 
 async def answered(pilot: Pilot, screen: TryScreen, app: str, email: str, with_key: bool) -> None:
-    await until(pilot, lambda: screen.answered == (app, email, with_key), f"the answer for {email} in {app}")
+    """The answer to what the fields hold now: a pause in the typing (on a loaded machine) may have
+    answered a part of the key first, so nothing may be waiting to be asked or still asking."""
+
+    def settled() -> bool:
+        asking = any(w.group == "try" and w.is_running for w in screen.app.workers)
+        return screen.answered == (app, email, with_key) and screen._debounce is None and not asking
+
+    await until(pilot, settled, f"the answer for {email} in {app}")
 
 
 async def type_key(pilot: Pilot, screen: TryScreen, key: str) -> None:
