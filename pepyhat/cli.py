@@ -107,6 +107,7 @@ def cmd_serve(args) -> int:
             log_config=None,
             access_log=False,
             http=httpserver.protocol(),  # what it cannot parse is answered with our envelope too
+            ws="none",  # no WebSocket route: an upgrade is answered as plain HTTP
         )
     except OSError as exc:
         raise CommandError(f"cannot serve on {args.host}:{args.port}: {exc}") from None

@@ -274,7 +274,10 @@ def child_main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # why it cannot start, in one line: the dashboard shows it
         first = (str(exc).strip().splitlines() or [""])[0]
         return _fail(f"{type(exc).__name__}: {first}" if first else type(exc).__name__)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3)
+    # ws="none": the service has no WebSocket route, and loading a WebSocket protocol costs ~20 ms of boot.
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3, ws="none"
+    )
     server = _quiet_server(uvicorn)(config)
     server.run(sockets=[listener])
     if stopping.is_set() or os.getppid() != args.parent:  # the dashboard is gone or going: leave nothing behind
