@@ -93,12 +93,16 @@ def walk(session, term: str, listing) -> list[str]:
         cursor = page.next_cursor
 
 
-@pytest.mark.parametrize("common", [pages.COMMON, 4], ids=["index", "common-scan"])
+# How many matches make a term common, forced: every term through the index, or nearly every one scanned.
+PATHS = {"index": 10**9, "common-scan": 4}
+
+
+@pytest.mark.parametrize("common", PATHS.values(), ids=PATHS.keys())
 def test_users_and_members_search_is_a_substring_filter(org, common, monkeypatch):
     engine, rows = org
-    monkeypatch.setattr(pages, "COMMON", common)
+    monkeypatch.setattr(pages, "common_at", lambda session, index: common)
     # The scan's turn is the many-members one's too: members checked per user (EXISTS), not listed.
-    monkeypatch.setattr(members, "DENSE", members.DENSE if common == pages.COMMON else 1)
+    monkeypatch.setattr(members, "DENSE", members.DENSE if common == PATHS["index"] else 1)
     members_of_crm = {r["id"] for r in rows[::3]}
     terms = st.one_of(pieces(rows), st.text(alphabet=ALPHABET, min_size=1, max_size=6), st.sampled_from(HOSTILE))
 
@@ -117,12 +121,39 @@ def test_a_term_in_many_rows_still_pages_in_order(org, monkeypatch):
     """The common-term path and the index path give the same pages for the same term."""
     engine, rows = org
     with make_sessionmaker(engine)() as session:
+        monkeypatch.setattr(pages, "common_at", lambda session, index: PATHS["index"])
         through_index = walk(session, "example", users.list_users)
-        monkeypatch.setattr(pages, "COMMON", 1)
+        monkeypatch.setattr(pages, "common_at", lambda session, index: 1)
         scanned = walk(session, "example", users.list_users)
         assert through_index == scanned == expected(rows, "example")
         assert walk(session, "@", users.list_users) == expected(rows, "@")
 
+
+def test_a_term_is_common_past_the_root_of_a_page_times_the_table(tmp_path):
+    """SQLite: a term in fewer than sqrt(51 * users) rows is looked up in the index, one in more is
+    scanned in page order; and the line moves with the table (a fixed line cost a common term 5 ms
+    of counting at 1M users)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'common.db'}")
+    migrate(engine)
+
+    def add(first: int, count: int, name) -> None:
+        with engine.begin() as conn:
+            conn.execute(insert(User), [
+                dict(email=f"u{i}@example.com", name=name(i), active=True, created_at=AT, updated_at=AT)
+                for i in range(first, first + count)
+            ])
+
+    def indexed(term: str) -> bool:
+        with make_sessionmaker(engine)() as session:
+            condition = pages.indexed_search(session, pages.USERS, term)
+            return "users_fts" in str(condition.compile(engine))
+
+    # 900 users: the line is isqrt(51 * 900) = 214.  "alpha" is in 214 of them, "gamma" in 213.
+    add(1, 900, lambda i: "alpha" if i <= 214 else "gamma" if i <= 427 else "other")
+    assert (indexed("alpha"), indexed("gamma")) == (False, True)
+    add(901, 100, lambda i: "other")  # 1000 users: the line is now 225
+    assert (indexed("alpha"), indexed("gamma")) == (True, True)
+    engine.dispose()
 
 
 def test_postgresql_plans_each_search_with_its_term():
