@@ -24,7 +24,7 @@ from pepyhat.api import create_app, dataplane
 from pepyhat.config import Settings
 from pepyhat.store.access import ANSWER
 from pepyhat.store.db import make_engine, migrate
-from pepyhat.store.reads import AsyncpgReads, Disconnected, _found, make_reads
+from pepyhat.store.reads import STATEMENT, AsyncpgReads, Disconnected, _found, make_reads
 from pepyhat.store.tables import App, Key, User
 from tests.conftest import create_postgres_database, need
 
@@ -95,6 +95,24 @@ async def test_answers_match_sqlalchemys(pg_engine):
     finally:
         await reads.close()
     assert kinds >= {(False, False, False), (True, False, False), (True, True, True), (True, True, False)}
+
+
+async def test_the_statement_is_planned_once_per_connection(pg_engine):
+    """Prepared by name with a generic plan: PostgreSQL plans the unnamed statement asyncpg
+    prepares without a cache again at every execution (580 us of its CPU per answer, 75 planned once)."""
+    hashes, slugs, emails = _fixture_of(pg_engine)
+    reads = AsyncpgReads(pg_engine, size=1)
+    try:
+        for n in range(12):
+            await reads.find(hashes[n % len(hashes)], slugs[n % len(slugs)], emails[n % len(emails)], NOW)
+        conn = reads._free[0].conn
+        plans = await conn.fetchrow(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = $1", STATEMENT
+        )
+    finally:
+        await reads.close()
+    assert plans is not None, "the data plane's statement is not a named prepared statement"
+    assert (plans["generic_plans"], plans["custom_plans"]) == (12, 0)
 
 
 async def test_connections_are_reused_and_bounded(pg_engine):
