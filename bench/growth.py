@@ -2,8 +2,9 @@
 
 Target (issue 11): flat latency, at most 1.5x from the smallest size to the
 largest, for the data plane (``/api/v1/authz``, wrk -t2 -c16, p50 and p99) and
-for the admin lists a dashboard opens and filters (``GET /api/v1/users``,
-``GET /api/v1/apps/crm/members``, with and without ``q``); and ``pepyhat
+for the admin lists a dashboard opens and filters (``GET /api/v1/apps``, the
+first screen, ``GET /api/v1/users``, ``GET /api/v1/apps/crm/members``, with and
+without ``q``); and ``pepyhat
 demo-data --users 1000000`` under 2 minutes on SQLite.
 
 Per backend and size: a fresh database, ``pepyhat init``, ``pepyhat demo-data
@@ -95,6 +96,7 @@ def list_requests(size: Size) -> dict[str, tuple[str, dict]]:
     local = size.email.split("@")[0]
     family = local.split(".")[-1].rstrip("0123456789") or local
     return {
+        "apps": ("/apps", {"limit": 100}),  # the first screen: every app with its counts of roles, members, keys
         "users": ("/users", {"limit": 50}),
         "users?q=common": ("/users", {"q": family, "limit": 50}),
         "users?q=rare": ("/users", {"q": local, "limit": 50}),

@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Iterable
 
-from sqlalchemy import distinct, func, or_, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from pepyhat import keys, scopes
 from pepyhat.errors import NotFound
 from pepyhat.schemas import CAPABILITIES, SUPERADMIN_SCOPES
-from pepyhat.store.tables import App, Grant, Key, Role, User
+from pepyhat.store.tables import App, AppMember, Grant, Key, Role, User
 
 
 def now() -> datetime:
@@ -70,12 +70,12 @@ def app_counts(session: Session, app_ids: Iterable[int]) -> dict[int, tuple[int,
         return {}
     at = now()
     roles = dict(session.execute(select(Role.app_id, func.count()).where(Role.app_id.in_(ids)).group_by(Role.app_id)).all())
+    # Along the apps' own rows of app_members, not every grant of their roles (2.7 s at 1M users).
     members = dict(
         session.execute(
-            select(Role.app_id, func.count(distinct(Grant.user_id)))
-            .join(Grant, Grant.role_id == Role.id)
-            .where(Role.app_id.in_(ids), live_grant(at))
-            .group_by(Role.app_id)
+            select(AppMember.app_id, func.count())
+            .where(AppMember.app_id.in_(ids), or_(AppMember.live_until.is_(None), AppMember.live_until > at))
+            .group_by(AppMember.app_id)
         ).all()
     )
     active = dict(

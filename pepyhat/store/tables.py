@@ -120,7 +120,8 @@ class Grant(Base):
 class AppMember(Base):
     """One row per (app, user holding any grant there), in email order: an app's members list
     and filter read it in page order instead of probing every user (migration 0004).
-    Written only by triggers on ``grants``; the email is copied, as users' emails never change."""
+    Written only by triggers on ``grants``; the email is copied, as users' emails never change.
+    ``live_until``: the latest expiry of those grants, None if one never expires (0005)."""
 
     __tablename__ = "app_members"
     __table_args__ = (Index("ix_app_members_user_id_app_id", "user_id", "app_id"), {"sqlite_with_rowid": False})
@@ -128,11 +129,14 @@ class AppMember(Base):
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
     email: Mapped[str] = mapped_column(String(320), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    live_until: Mapped[datetime | None] = mapped_column(default=None)
 
 # The members of every app, from the grants: for a bulk load that suspends the insert trigger.
 APP_MEMBERS_FILL = (
-    "INSERT INTO app_members (app_id, email, user_id) SELECT DISTINCT r.app_id, u.email, u.id "
-    "FROM grants g JOIN roles r ON r.id = g.role_id JOIN users u ON u.id = g.user_id WHERE true ON CONFLICT DO NOTHING"
+    "INSERT INTO app_members (app_id, email, user_id, live_until) SELECT r.app_id, u.email, u.id, "
+    "CASE WHEN count(g.expires_at) < count(*) THEN NULL ELSE max(g.expires_at) END "
+    "FROM grants g JOIN roles r ON r.id = g.role_id JOIN users u ON u.id = g.user_id WHERE true "
+    "GROUP BY r.app_id, u.email, u.id ON CONFLICT DO NOTHING"
 )
 
 class Key(Base):
