@@ -293,13 +293,29 @@ REBUILT_AFTER_LOAD = {
 }
 
 
+# PostgreSQL's trigger keeping app_members (0004, 0005), off for a bulk load: row by row it
+# rewrote each new member's row once per grant (1M users: demo-data 155 -> 247 s, and a table
+# of dead rows: the Apps list's count took 174 ms, 132 filled once).
+PG_MEMBERS_TRIGGER = "app_members_follow_grants"
+
+
 @contextmanager
 def _bulk_load(conn):
     """SQLite: a big page cache for the index builds, and the derived indexes built at the end.
-    PostgreSQL: the planner's statistics taken at the end, not left to autovacuum: until then it
-    takes 100k users for a few pages and scans them for a rare term (109 ms, not 3)."""
+    PostgreSQL: app_members filled once at the end too, and the planner's statistics taken then,
+    not left to autovacuum: until then it takes 100k users for a few pages and scans them for a
+    rare term (109 ms, not 3)."""
     if conn.dialect.name != "sqlite":
+        suspended = conn.exec_driver_sql(
+            "SELECT 1 FROM pg_trigger WHERE tgname = %s AND tgrelid = 'grants'::regclass", (PG_MEMBERS_TRIGGER,)
+        ).first() is not None
+        # In the load's transaction: if the load fails, the rollback turns the trigger back on too.
+        if suspended:
+            conn.exec_driver_sql(f"ALTER TABLE grants DISABLE TRIGGER {PG_MEMBERS_TRIGGER}")
         yield
+        if suspended:
+            conn.exec_driver_sql(APP_MEMBERS_FILL)
+            conn.exec_driver_sql(f"ALTER TABLE grants ENABLE TRIGGER {PG_MEMBERS_TRIGGER}")
         conn.exec_driver_sql("ANALYZE")  # every table of the database: none to forget
         return
     cache = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
