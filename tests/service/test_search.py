@@ -158,8 +158,9 @@ def test_a_term_is_common_past_the_root_of_a_page_times_the_table(tmp_path):
 
 def test_postgresql_plans_each_search_with_its_term():
     """No prepared statement (its generic plan cannot know the pattern and scanned every user for
-    a rare one), and the planner told a scan is a last resort for the search's transaction only
-    (pg_trgm prices a long pattern above a scan of the whole table)."""
+    a rare one), the planner told a scan is a last resort and a page no work for parallel workers,
+    for the search's transaction only (pg_trgm prices a long pattern above a scan of the whole
+    table), and a histogram of emails and names fine enough to estimate a term's share (0006)."""
     from sqlalchemy import text
 
     url, drop = create_postgres_database(need("PostgreSQL", "PEPYHAT_TEST_POSTGRES_URL"))
@@ -175,8 +176,15 @@ def test_postgresql_plans_each_search_with_its_term():
                 assert walk(session, "user1", users.list_users) == expected(rows, "user1")
             assert session.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar_one() == 0
             assert session.execute(text("SHOW enable_seqscan")).scalar_one() == "off"
+            assert session.execute(text("SHOW max_parallel_workers_per_gather")).scalar_one() == "0"
             session.rollback()
             assert session.execute(text("SHOW enable_seqscan")).scalar_one() == "on"
+            assert session.execute(text("SHOW max_parallel_workers_per_gather")).scalar_one() != "0"
+            targets = session.execute(text(
+                "SELECT attname, attstattarget FROM pg_attribute WHERE attrelid = 'users'::regclass"
+                " AND attname IN ('email', 'name')"
+            )).all()
+            assert sorted(targets) == [("email", 1000), ("name", 1000)]
     finally:
         engine.dispose()
         drop()
