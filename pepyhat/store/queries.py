@@ -22,13 +22,18 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def not_ended(ends, at: datetime):
+    """``ends`` (an expiry column) still ahead at ``at``; NULL never ends."""
+    return or_(ends.is_(None), ends > at)
+
+
 def live_grant(at: datetime):
     """An expired grant counts as absent."""
-    return or_(Grant.expires_at.is_(None), Grant.expires_at > at)
+    return not_ended(Grant.expires_at, at)
 
 
 def live_key(at: datetime):
-    return (Key.revoked_at.is_(None)) & (or_(Key.expires_at.is_(None), Key.expires_at > at))
+    return (Key.revoked_at.is_(None)) & not_ended(Key.expires_at, at)
 
 
 def get_app(session: Session, slug: str) -> App:
@@ -74,7 +79,7 @@ def app_counts(session: Session, app_ids: Iterable[int]) -> dict[int, tuple[int,
     members = dict(
         session.execute(
             select(AppMember.app_id, func.count())
-            .where(AppMember.app_id.in_(ids), or_(AppMember.live_until.is_(None), AppMember.live_until > at))
+            .where(AppMember.app_id.in_(ids), not_ended(AppMember.live_until, at))
             .group_by(AppMember.app_id)
         ).all()
     )
