@@ -37,7 +37,8 @@ LIVE_UNTIL = (
     "SELECT CASE WHEN count(g.expires_at) < count(*) THEN NULL ELSE max(g.expires_at) END "
     "FROM grants g JOIN roles r ON r.id = g.role_id WHERE g.user_id = app_members.user_id AND r.app_id = app_members.app_id"
 )
-RECOMPUTE = "UPDATE app_members SET live_until = (" + LIVE_UNTIL + ") WHERE user_id = {row}.user_id"
+SET_LIVE_UNTIL = "UPDATE app_members SET live_until = (" + LIVE_UNTIL + ")"
+RECOMPUTE = SET_LIVE_UNTIL + " WHERE user_id = {row}.user_id"
 
 SQLITE_UP = [
     *_0004.SQLITE_DOWN,
@@ -78,7 +79,7 @@ POSTGRES_DOWN = [*_0004.POSTGRES_DOWN, *_0004.POSTGRES_UP]
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     op.add_column('app_members', sa.Column('live_until', sa.DateTime(timezone=True), nullable=True))
-    op.execute("UPDATE app_members SET live_until = (" + LIVE_UNTIL + ")")
+    op.execute(SET_LIVE_UNTIL)
     for statement in SQLITE_UP if sqlite else POSTGRES_UP:
         op.execute(statement)
 
